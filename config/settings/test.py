@@ -1,0 +1,20 @@
+"""Tests: the real PostgreSQL and Redis, fast hashing, e-mails kept in memory."""
+
+from .base import *  # noqa: F403
+from .base import BASE_DOMAIN, env
+
+DEBUG = False
+SECRET_KEY = "test-secret-key-not-for-production-use-0123456789abcdef"  # noqa: S105
+DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/crowdact")}
+DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_crowdact")}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")
+SITE_SCHEME = "http"
+SITE_PORT = 0
+ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}", "testserver"]
+STORAGES = {
+    "default": {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

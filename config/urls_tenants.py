@@ -1,0 +1,10 @@
+"""An organisation's site: <slug>.<BASE_DOMAIN>."""
+
+from django.urls import include, path
+
+from tenants import views as tenant_views
+
+urlpatterns = [
+    path("healthz", tenant_views.healthz, name="healthz"),
+    path("", include("accounts.urls")),
+]

@@ -1,0 +1,5 @@
+from django.http import HttpRequest
+
+
+def organization(request: HttpRequest) -> dict[str, object]:
+    return {"organization": getattr(request, "tenant", None)}
