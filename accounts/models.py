@@ -4,9 +4,7 @@ from django.utils import timezone
 
 
 class CrowdactUserManager(UserManager["User"]):
-    def _create_user(
-        self, email: str, password: str | None, **extra_fields: object
-    ) -> "User":
+    def _create_user(self, email: str, password: str | None, **extra_fields: object) -> "User":
         email = self.normalize_email(email).lower()
         user = self.model(email=email, **extra_fields)
         user.set_password(password)

@@ -31,3 +31,13 @@ def organization_admin_create(*, email: str, display_name: str = "") -> str:
     admin.groups.add(groups[ORG_ADMIN])
     enqueue_on_commit(invitation_send, admin.pk)
     return user_set_password_path(admin)
+
+
+def user_create(*, email: str, display_name: str = "", role: str, password: str | None = None) -> User:
+    """Create a person of the current organisation with one role."""
+    groups = roles_sync()
+    if role not in groups:
+        raise ValueError(f"Unknown role {role!r}")
+    user = User.objects.create_user(email=email, display_name=display_name, password=password)
+    user.groups.add(groups[role])
+    return user

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Set everything up in .venv/ and run every check: lint, format, types, migrations, tests.
+# Needs PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432) and Redis (127.0.0.1:6379).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+source scripts/venv.sh
+venv_install "dev,demo"
+
+export DJANGO_SETTINGS_MODULE=config.settings.test
+step() { printf '\n== %s\n' "$*"; }
+
+step "ruff check";          .venv/bin/ruff check .
+step "ruff format --check"; .venv/bin/ruff format --check .
+step "mypy";                .venv/bin/mypy .
+step "makemigrations --check"
+.venv/bin/python manage.py makemigrations --check --dry-run
+step "pytest"
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,142 @@
+"""Demo data: two organisations with people and teams. Running it again changes nothing."""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django_tenants.utils import tenant_context
+
+from accounts.models import User
+from accounts.roles import EXECUTIVE, ORG_ADMIN, PARTICIPANT
+from accounts.services import user_create
+from challenges.models import Team
+from challenges.services import team_create, team_join
+from tenants.models import Organization
+from tenants.selectors import organization_url, site_url
+from tenants.services import organization_create
+
+DEMO_PASSWORD = "crowdact-demo"  # noqa: S105 - printed on purpose: these are demo sign-ins
+
+
+@dataclass(frozen=True)
+class DemoOrganization:
+    slug: str
+    name: str
+    kind: str
+    locale: str
+    email_domain: str
+    headcount: int
+    admin: tuple[str, str]
+    executive: tuple[str, str]
+    teams: list[tuple[str, str]]
+    participants: list[tuple[str, str, int]] = field(default_factory=list)  # email, name, team index
+
+
+DEMO_ORGANIZATIONS = [
+    DemoOrganization(
+        slug="acme",
+        name="Acme Industries",
+        kind=Organization.Kind.COMPANY,
+        locale=Organization.Locale.ENGLISH,
+        email_domain="acme.example",
+        headcount=1200,
+        admin=("csr@acme.example", "Alice Martin (CSR)"),
+        executive=("ceo@acme.example", "Edward Stone (CEO)"),
+        teams=[
+            ("Engineering", Team.Kind.DEPARTMENT),
+            ("Sales", Team.Kind.DEPARTMENT),
+            ("Lyon site", Team.Kind.SITE),
+        ],
+        participants=[
+            ("bob@acme.example", "Bob Keller", 0),
+            ("chloe@acme.example", "Chloé Durand", 0),
+            ("dan@acme.example", "Dan Okafor", 1),
+            ("eva@acme.example", "Eva Rossi", 1),
+            ("farid@acme.example", "Farid Benali", 2),
+        ],
+    ),
+    DemoOrganization(
+        slug="villeneuve",
+        name="Ville de Villeneuve",
+        kind=Organization.Kind.MUNICIPALITY,
+        locale=Organization.Locale.FRENCH,
+        email_domain="villeneuve.example",
+        headcount=24000,
+        admin=("mairie@villeneuve.example", "Claire Petit (mairie)"),
+        executive=("maire@villeneuve.example", "Jean Moreau (maire)"),
+        teams=[
+            ("Centre-ville", Team.Kind.NEIGHBOURHOOD),
+            ("Les Coteaux", Team.Kind.NEIGHBOURHOOD),
+            ("Le Port", Team.Kind.NEIGHBOURHOOD),
+        ],
+        participants=[
+            ("lucie@exemple.fr", "Lucie Bernard", 0),
+            ("hugo@exemple.fr", "Hugo Lefèvre", 0),
+            ("ines@exemple.fr", "Inès Garcia", 1),
+            ("paul@exemple.fr", "Paul Girard", 2),
+        ],
+    ),
+]
+
+
+OPERATOR_EMAIL = "operator@crowdact.example"
+
+
+@dataclass
+class SeedResult:
+    created: list[str] = field(default_factory=list)
+    sign_ins: list[tuple[str, str, str]] = field(default_factory=list)  # url, email, role
+
+
+def seed_demo() -> SeedResult:
+    result = SeedResult()
+    # A platform operator lives in the public schema and uses the admin on the bare domain.
+    if not User.objects.filter(email=OPERATOR_EMAIL).exists():
+        User.objects.create_superuser(email=OPERATOR_EMAIL, password=DEMO_PASSWORD, display_name="Operator")
+    result.sign_ins.append((site_url(settings.BASE_DOMAIN, "/admin/"), OPERATOR_EMAIL, "Platform operator"))
+    for demo in DEMO_ORGANIZATIONS:
+        organization = Organization.objects.filter(schema_name=demo.slug).first()
+        if organization is None:
+            organization = organization_create(
+                slug=demo.slug,
+                name=demo.name,
+                kind=demo.kind,
+                admin_email=demo.admin[0],
+                locale=demo.locale,
+            ).organization
+            result.created.append(demo.slug)
+        if organization.headcount is None:
+            organization.allowed_email_domains = (
+                [demo.email_domain] if demo.kind == Organization.Kind.COMPANY else []
+            )
+            organization.headcount = demo.headcount
+            organization.save(update_fields=["allowed_email_domains", "headcount"])
+        with tenant_context(organization), transaction.atomic():
+            _seed_people_and_teams(demo)
+        url = organization_url(organization)
+        result.sign_ins += [(url, demo.admin[0], ORG_ADMIN), (url, demo.executive[0], EXECUTIVE)]
+        result.sign_ins += [(url, demo.participants[0][0], PARTICIPANT)]
+    return result
+
+
+def _seed_people_and_teams(demo: DemoOrganization) -> None:
+    admin = User.objects.get(email=demo.admin[0])
+    if not admin.has_usable_password():
+        admin.display_name = demo.admin[1]
+        admin.set_password(DEMO_PASSWORD)
+        admin.save(update_fields=["display_name", "password"])
+    if not User.objects.filter(email=demo.executive[0]).exists():
+        user_create(
+            email=demo.executive[0], display_name=demo.executive[1], role=EXECUTIVE, password=DEMO_PASSWORD
+        )
+    teams = []
+    for name, kind in demo.teams:
+        team = Team.objects.filter(name=name).first() or team_create(name=name, kind=kind)
+        teams.append(team)
+    for email, display_name, team_index in demo.participants:
+        if User.objects.filter(email=email).exists():
+            continue
+        participant = user_create(
+            email=email, display_name=display_name, role=PARTICIPANT, password=DEMO_PASSWORD
+        )
+        team_join(user=participant, team=teams[team_index])

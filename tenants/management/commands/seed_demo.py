@@ -1,0 +1,19 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from tenants.demo import DEMO_PASSWORD, seed_demo
+
+
+class Command(BaseCommand):
+    help = "Create the demo organisations (acme, villeneuve) with people and teams. Safe to run again."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        result = seed_demo()
+        if result.created:
+            self.stdout.write(f"Created: {', '.join(result.created)}")
+        else:
+            self.stdout.write("Demo data already present: nothing changed.")
+        self.stdout.write(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
+        for url, email, role in result.sign_ins:
+            self.stdout.write(f"  {url:<40} {email:<30} {role}")

@@ -1,0 +1,72 @@
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django_tenants.utils import tenant_context
+
+from accounts.models import User
+from accounts.roles import EXECUTIVE, ORG_ADMIN, PARTICIPANT
+from challenges.models import Team, TeamMembership
+from tenants.models import Organization
+
+pytestmark = pytest.mark.django_db
+
+
+def _snapshot() -> dict[str, dict[str, Any]]:
+    state: dict[str, dict[str, Any]] = {}
+    for organization in Organization.objects.filter(schema_name__in=["acme", "villeneuve"]):
+        with tenant_context(organization):
+            state[organization.schema_name] = {
+                "organization": (
+                    organization.kind,
+                    organization.locale,
+                    organization.headcount,
+                    organization.allowed_email_domains,
+                ),
+                "users": sorted(User.objects.values_list("email", "password", "display_name")),
+                "roles": sorted(User.objects.values_list("email", "groups__name")),
+                "teams": sorted(Team.objects.values_list("name", "kind")),
+                "members": sorted(TeamMembership.objects.values_list("user__email", "team__name")),
+            }
+    return state
+
+
+def test_seed_demo_creates_two_organisations_and_changes_nothing_the_second_time(capsys):
+    call_command("seed_demo")
+    first = _snapshot()
+    out = capsys.readouterr().out
+
+    assert set(first) == {"acme", "villeneuve"}
+    assert first["acme"]["organization"] == ("company", "en", 1200, ["acme.example"])
+    assert first["villeneuve"]["organization"] == ("municipality", "fr", 24000, [])
+    for slug in ("acme", "villeneuve"):
+        roles = [role for _, role in first[slug]["roles"]]
+        assert roles.count(ORG_ADMIN) == 1
+        assert roles.count(EXECUTIVE) == 1
+        assert roles.count(PARTICIPANT) >= 3
+        assert len(first[slug]["teams"]) >= 2
+    assert "http://acme.localhost/" in out
+    assert "csr@acme.example" in out
+    assert "http://localhost/admin/" in out
+    assert User.objects.get(email="operator@crowdact.example").is_superuser
+
+    call_command("seed_demo")
+
+    assert _snapshot() == first
+    assert "nothing changed" in capsys.readouterr().out
+
+
+def test_demo_sign_ins_work(capsys):
+    from django.test import Client
+
+    from tenants.demo import DEMO_PASSWORD
+
+    call_command("seed_demo")
+    client = Client(HTTP_HOST="villeneuve.localhost")
+
+    response = client.post(
+        "/account/sign-in/", {"username": "mairie@villeneuve.example", "password": DEMO_PASSWORD}
+    )
+
+    assert response.status_code == 302
+    assert b"Claire Petit" in client.get("/").content
