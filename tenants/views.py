@@ -1,3 +1,6 @@
+import os
+from pathlib import Path
+
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -25,6 +28,14 @@ def _broker_state() -> dict[str, object]:
             transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
         ) as broker:
             broker.ensure_connection(max_retries=1, timeout=2)
+            if broker.transport.driver_type == "filesystem":
+                # This transport "connects" whatever the state of its folders: check them instead.
+                for key in ("data_folder_in", "data_folder_out"):
+                    folder = Path(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS[key]))
+                    if not folder.is_dir():
+                        raise FileNotFoundError(str(folder))
+                    if not os.access(folder, os.W_OK | os.X_OK):
+                        raise PermissionError(str(folder))
     except Exception as exc:  # any failure means "down"; the message says which
         return {"ok": False, "error": exc.__class__.__name__}
     return {"ok": True}
