@@ -1,7 +1,45 @@
-"""Writes on challenges and teams, in the current organisation's schema."""
+"""Writes on challenges, teams, pledges and contributions, in the current organisation's schema.
+
+Checks raise ValidationError (a message per field) or TransitionRefused (a state conflict) before
+anything is written. Every write that moves a total takes the challenge's row lock first, so
+concurrent pledges are counted exactly once and success fires exactly once.
+"""
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
 
 from accounts.models import User
-from challenges.models import Team, TeamMembership
+from challenges import states
+from challenges.models import (
+    Challenge,
+    ChallengeEvent,
+    Contribution,
+    Counterpart,
+    Metric,
+    Pledge,
+    SkillSlot,
+    Team,
+    TeamMembership,
+)
+from challenges.states import TransitionRefused
+from tenants.background import enqueue_on_commit
+
+Status = Challenge.Status
+GoalKind = Challenge.GoalKind
+# Hours one person may log against a skill slot in one day.
+SKILL_HOURS_DAILY_CAP = Decimal(12)
+
+
+# Teams ------------------------------------------------------------------------------------------
 
 
 def team_create(*, name: str, kind: str = Team.Kind.DEPARTMENT, captain: User | None = None) -> Team:
@@ -11,7 +49,528 @@ def team_create(*, name: str, kind: str = Team.Kind.DEPARTMENT, captain: User | 
     return team
 
 
+def team_update(*, team: Team, name: str, kind: str, captain: User | None) -> Team:
+    team.name, team.kind, team.captain = name.strip(), kind, captain
+    team.full_clean()
+    team.save()
+    return team
+
+
+def team_delete(*, team: Team) -> None:
+    if team.memberships.exists():
+        raise ValidationError({"team": ["This team still has members: move them to another team first."]})
+    team.delete()
+
+
 def team_join(*, user: User, team: Team) -> TeamMembership:
     """Put a person in a team, moving them out of their previous one."""
     membership, _ = TeamMembership.objects.update_or_create(user=user, defaults={"team": team})
     return membership
+
+
+def _team_of(user: User) -> Team | None:
+    membership = TeamMembership.objects.filter(user=user).select_related("team").first()
+    return membership.team if membership else None
+
+
+# Challenges -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SkillSlotInput:
+    skill: str
+    count: int = 1
+    hours: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class CounterpartInput:
+    description: str
+    amount: Decimal | None = None
+    currency: str = ""
+    due_date: dt.date | None = None
+
+
+CHALLENGE_FIELDS = (
+    "title", "description", "action", "category", "starts_at", "deadline",
+    "goal_kind", "goal_target", "metric",
+)  # fmt: skip
+
+
+def _challenge_check(fields: Mapping[str, Any], skill_slots: list[SkillSlotInput]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    goal_kind = fields.get("goal_kind")
+    if goal_kind in (GoalKind.PARTICIPANTS, GoalKind.QUANTITY) and not fields.get("goal_target"):
+        add("goal_target", "Set the number to reach.")
+    target = fields.get("goal_target")
+    if goal_kind == GoalKind.PARTICIPANTS and target is not None and Decimal(target) % 1:
+        add("goal_target", "A number of participants is a whole number.")
+    if goal_kind == GoalKind.QUANTITY and not fields.get("metric"):
+        add("metric", "A quantity goal needs a metric (km, meals, kg…).")
+    if goal_kind == GoalKind.SKILLS:
+        if not skill_slots:
+            add("skill_slots", "A skills goal needs at least one skill slot.")
+        names = [slot.skill.strip().lower() for slot in skill_slots]
+        if len(set(names)) != len(names):
+            add("skill_slots", "Each skill appears once; raise its count instead.")
+        for slot in skill_slots:
+            if not slot.skill.strip():
+                add("skill_slots", "Each skill slot needs a name.")
+            if slot.count < 1:
+                add("skill_slots", f"“{slot.skill}” needs at least one person.")
+            if slot.hours is not None and slot.hours <= 0:
+                add("skill_slots", f"“{slot.skill}”: hours must be positive.")
+    starts_at, deadline = fields.get("starts_at"), fields.get("deadline")
+    if starts_at and deadline and deadline <= starts_at:
+        add("deadline", "The deadline must come after the start.")
+    return errors
+
+
+def _validated(challenge: Challenge, errors: dict[str, list[str]]) -> None:
+    try:
+        challenge.full_clean(exclude=["created_by"])
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _require(actor: User, permission: str | None) -> None:
+    if permission and not actor.has_perm(permission):
+        raise PermissionDenied("Only an organisation admin can do this.")
+
+
+def _record(
+    challenge: Challenge, subject: str, from_status: str, to_status: str, actor: User | None, cause: str
+) -> None:
+    ChallengeEvent.objects.create(
+        challenge=challenge,
+        subject=subject,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        cause=cause,
+    )
+
+
+@transaction.atomic
+def challenge_create(
+    *,
+    actor: User,
+    fields: Mapping[str, Any],
+    skill_slots: Iterable[SkillSlotInput] = (),
+    counterpart: CounterpartInput | None = None,
+    template_key: str = "",
+) -> Challenge:
+    """Create a draft challenge, with its skill slots and its counterpart."""
+    _require(actor, states.MANAGE)
+    slots = list(skill_slots)
+    challenge = Challenge(**{key: fields.get(key) for key in CHALLENGE_FIELDS if key in fields})
+    challenge.description = challenge.description or ""
+    challenge.action = challenge.action or ""
+    challenge.template_key = template_key
+    challenge.created_by = actor
+    if challenge.goal_kind == GoalKind.SKILLS:
+        challenge.goal_target = None
+    if challenge.goal_kind != GoalKind.QUANTITY:
+        challenge.metric = None
+    errors = _challenge_check(fields, slots)
+    if counterpart is not None and not counterpart.description.strip():
+        errors.setdefault("counterpart", []).append("Describe what the organisation commits to.")
+    _validated(challenge, errors)
+    challenge.save()
+    _skill_slots_replace(challenge, slots)
+    if counterpart is not None:
+        _counterpart_set(challenge, counterpart)
+    _record(challenge, ChallengeEvent.Subject.CHALLENGE, "", Status.DRAFT, actor, "Created")
+    return challenge
+
+
+@transaction.atomic
+def challenge_update(
+    *,
+    actor: User,
+    challenge_id: int,
+    fields: Mapping[str, Any],
+    skill_slots: Iterable[SkillSlotInput] | None = None,
+    counterpart: CounterpartInput | None = None,
+) -> Challenge:
+    """Edit a draft. Once published, a challenge's terms are a promise and stay as they are."""
+    _require(actor, states.MANAGE)
+    challenge = Challenge.objects.select_for_update().get(pk=challenge_id)
+    if challenge.status != Status.DRAFT:
+        raise TransitionRefused(f"Only a draft can be edited; this challenge is {challenge.status}.")
+    for key in CHALLENGE_FIELDS:
+        if key in fields:
+            setattr(challenge, key, fields[key])
+    if challenge.goal_kind == GoalKind.SKILLS:
+        challenge.goal_target = None
+    if challenge.goal_kind != GoalKind.QUANTITY:
+        challenge.metric = None
+    slots = list(skill_slots) if skill_slots is not None else [
+        SkillSlotInput(slot.skill, slot.count, slot.hours) for slot in challenge.skill_slots.all()
+    ]  # fmt: skip
+    merged = {key: getattr(challenge, key) for key in CHALLENGE_FIELDS}
+    errors = _challenge_check(merged, slots)
+    if counterpart is not None and not counterpart.description.strip():
+        errors.setdefault("counterpart", []).append("Describe what the organisation commits to.")
+    _validated(challenge, errors)
+    challenge.save()
+    if skill_slots is not None:
+        _skill_slots_replace(challenge, slots)
+    if counterpart is not None:
+        _counterpart_set(challenge, counterpart)
+    return challenge
+
+
+def _skill_slots_replace(challenge: Challenge, slots: list[SkillSlotInput]) -> None:
+    challenge.skill_slots.all().delete()
+    SkillSlot.objects.bulk_create(
+        SkillSlot(challenge=challenge, skill=slot.skill.strip(), count=slot.count, hours=slot.hours)
+        for slot in slots
+    )
+
+
+def _counterpart_set(challenge: Challenge, data: CounterpartInput) -> None:
+    counterpart = Counterpart(
+        challenge=challenge,
+        description=data.description.strip(),
+        amount=data.amount,
+        currency=data.currency.upper(),
+        due_date=data.due_date,
+    )
+    counterpart.full_clean(exclude=["challenge"])
+    Counterpart.objects.update_or_create(
+        challenge=challenge,
+        defaults={
+            "description": counterpart.description,
+            "amount": counterpart.amount,
+            "currency": counterpart.currency,
+            "due_date": counterpart.due_date,
+        },
+    )
+
+
+def _locked(challenge_id: int) -> Challenge:
+    try:
+        return Challenge.objects.select_for_update().get(pk=challenge_id)
+    except Challenge.DoesNotExist as exc:
+        raise ValidationError({"challenge": ["This challenge does not exist."]}) from exc
+
+
+@transaction.atomic
+def challenge_publish(*, actor: User, challenge_id: int) -> Challenge:
+    challenge = _locked(challenge_id)
+    transition = states.check_transition(
+        states.CHALLENGE_TRANSITIONS, "publish", challenge.status, "challenge"
+    )
+    _require(actor, transition.permission)
+    if challenge.deadline <= timezone.now():
+        raise ValidationError({"deadline": ["The deadline has passed: move it before publishing."]})
+    if challenge.goal_kind == GoalKind.SKILLS and not challenge.skill_slots.exists():
+        raise ValidationError({"skill_slots": ["A skills goal needs at least one skill slot."]})
+    challenge.status = transition.target
+    challenge.save(update_fields=["status", "updated_at"])
+    _record(challenge, ChallengeEvent.Subject.CHALLENGE, Status.DRAFT, transition.target, actor, "Published")
+    return challenge
+
+
+@transaction.atomic
+def challenge_cancel(*, actor: User, challenge_id: int, cause: str) -> Challenge:
+    challenge = _locked(challenge_id)
+    transition = states.check_transition(
+        states.CHALLENGE_TRANSITIONS, "cancel", challenge.status, "challenge"
+    )
+    _require(actor, transition.permission)
+    if not cause.strip():
+        raise ValidationError({"cause": ["Say why the challenge is cancelled: participants will read it."]})
+    previous = challenge.status
+    challenge.status = transition.target
+    challenge.save(update_fields=["status", "updated_at"])
+    _record(challenge, ChallengeEvent.Subject.CHALLENGE, previous, transition.target, actor, cause.strip())
+    _counterpart_move(challenge, "void", actor=None, cause="The challenge was cancelled")
+    return challenge
+
+
+def _goal_reached(challenge: Challenge) -> bool:
+    if challenge.goal_kind == GoalKind.PARTICIPANTS:
+        return challenge.goal_target is not None and challenge.pledge_count >= challenge.goal_target
+    if challenge.goal_kind == GoalKind.QUANTITY:
+        return challenge.goal_target is not None and challenge.quantity_total >= challenge.goal_target
+    slots = list(challenge.skill_slots.all())
+    return bool(slots) and all(slot.is_filled for slot in slots)
+
+
+def _succeed_if_reached(challenge: Challenge, cause: str) -> bool:
+    """Called under the challenge's row lock: success happens once, the moment the goal is reached."""
+    if challenge.status != Status.OPEN or not _goal_reached(challenge):
+        return False
+    transition = states.CHALLENGE_TRANSITIONS["succeed"]
+    challenge.status = transition.target
+    challenge.succeeded_at = timezone.now()
+    challenge.save(update_fields=["status", "succeeded_at", "updated_at"])
+    _record(challenge, ChallengeEvent.Subject.CHALLENGE, Status.OPEN, transition.target, None, cause)
+    _counterpart_move(challenge, "fall_due", actor=None, cause="The goal was reached")
+    from challenges.tasks import notify_challenge_event
+
+    enqueue_on_commit(notify_challenge_event, challenge.pk, "goal_reached")
+    return True
+
+
+def _counterpart_move(
+    challenge: Challenge, name: str, *, actor: User | None, cause: str
+) -> Counterpart | None:
+    counterpart = Counterpart.objects.select_for_update().filter(challenge=challenge).first()
+    if counterpart is None:
+        return None
+    transition = states.check_transition(
+        states.COUNTERPART_TRANSITIONS, name, counterpart.status, "counterpart"
+    )
+    previous = counterpart.status
+    counterpart.status = transition.target
+    counterpart.save(update_fields=["status"])
+    _record(challenge, ChallengeEvent.Subject.COUNTERPART, previous, transition.target, actor, cause)
+    return counterpart
+
+
+@transaction.atomic
+def challenge_close_if_expired(*, challenge_id: int, now: dt.datetime | None = None) -> bool:
+    """Fail an open challenge whose deadline passed short of its goal. Safe to run any number of times."""
+    now = now or timezone.now()
+    challenge = Challenge.objects.select_for_update().filter(pk=challenge_id).first()
+    if challenge is None or challenge.status != Status.OPEN or challenge.deadline > now:
+        return False
+    if _succeed_if_reached(challenge, "The goal was reached"):
+        return False
+    transition = states.CHALLENGE_TRANSITIONS["fail"]
+    challenge.status = transition.target
+    challenge.save(update_fields=["status", "updated_at"])
+    _record(
+        challenge,
+        ChallengeEvent.Subject.CHALLENGE,
+        Status.OPEN,
+        transition.target,
+        None,
+        "Deadline passed short of the goal",
+    )
+    _counterpart_move(challenge, "void", actor=None, cause="The challenge failed")
+    return True
+
+
+@transaction.atomic
+def counterpart_deliver(
+    *,
+    actor: User,
+    challenge_id: int,
+    proof_text: str = "",
+    proof_url: str = "",
+    proof_file: UploadedFile | None = None,
+) -> Counterpart:
+    """Record that the organisation delivered what it promised, with proof."""
+    challenge = _locked(challenge_id)
+    counterpart = Counterpart.objects.select_for_update().filter(challenge=challenge).first()
+    if counterpart is None:
+        raise TransitionRefused("This challenge has no counterpart to deliver.")
+    transition = states.check_transition(
+        states.COUNTERPART_TRANSITIONS, "deliver", counterpart.status, "counterpart"
+    )
+    _require(actor, transition.permission)
+    if not (proof_text.strip() or proof_url.strip() or proof_file):
+        raise ValidationError({"proof_text": ["Give a proof of delivery: a text, a link or a file."]})
+    counterpart.proof_text, counterpart.proof_url = proof_text.strip(), proof_url.strip()
+    if proof_file:
+        counterpart.proof_file = proof_file
+    counterpart.full_clean(exclude=["challenge"])
+    counterpart.status = transition.target
+    counterpart.delivered_at = timezone.now()
+    counterpart.save()
+    _record(
+        challenge,
+        ChallengeEvent.Subject.COUNTERPART,
+        states.CounterpartStatus.DUE,
+        transition.target,
+        actor,
+        "Delivered",
+    )
+    from challenges.tasks import notify_challenge_event
+
+    enqueue_on_commit(notify_challenge_event, challenge.pk, "counterpart_delivered")
+    return counterpart
+
+
+# Pledges ----------------------------------------------------------------------------------------
+
+
+def _open_for_action(challenge: Challenge, now: dt.datetime, *, allow_succeeded: bool = False) -> None:
+    allowed = {Status.OPEN, Status.SUCCEEDED} if allow_succeeded else {Status.OPEN}
+    if challenge.status not in allowed:
+        raise TransitionRefused(f"This challenge is {challenge.status}: it does not take this any more.")
+    if now < challenge.starts_at:
+        raise TransitionRefused("This challenge has not started yet.")
+    if now > challenge.deadline:
+        raise TransitionRefused("The deadline of this challenge has passed.")
+
+
+@transaction.atomic
+def pledge_create(*, user: User, challenge_id: int, skill_slot_id: int | None = None) -> Pledge:
+    """Pledge to a challenge (for a skills goal: offer oneself for one skill slot)."""
+    challenge = _locked(challenge_id)
+    # Joining stays possible after success, until the deadline: the movement keeps growing.
+    _open_for_action(challenge, timezone.now(), allow_succeeded=True)
+    slot = None
+    if challenge.goal_kind == GoalKind.SKILLS:
+        if skill_slot_id is None:
+            raise ValidationError({"skill_slot": ["Choose the skill you offer."]})
+        slot = SkillSlot.objects.select_for_update().filter(pk=skill_slot_id, challenge=challenge).first()
+        if slot is None:
+            raise ValidationError({"skill_slot": ["This skill slot is not part of this challenge."]})
+        if slot.filled_count >= slot.count:
+            raise TransitionRefused(f"The “{slot.skill}” slot is already filled.")
+    elif skill_slot_id is not None:
+        raise ValidationError({"skill_slot": ["This challenge has no skill slots."]})
+    if Pledge.objects.filter(challenge=challenge, user=user, withdrawn_at__isnull=True).exists():
+        raise TransitionRefused("You have already pledged to this challenge.")
+    pledge = Pledge.objects.create(challenge=challenge, user=user, team=_team_of(user), skill_slot=slot)
+    challenge.pledge_count += 1
+    challenge.save(update_fields=["pledge_count", "updated_at"])
+    if slot is not None:
+        slot.filled_count += 1
+        slot.save(update_fields=["filled_count"])
+    _succeed_if_reached(challenge, f"Goal reached with pledge #{pledge.pk}")
+    return pledge
+
+
+@transaction.atomic
+def pledge_withdraw(*, user: User, challenge_id: int) -> Pledge:
+    challenge = _locked(challenge_id)
+    if challenge.status != Status.OPEN:
+        raise TransitionRefused(f"This challenge is {challenge.status}: pledges can no longer be withdrawn.")
+    pledge = Pledge.objects.filter(challenge=challenge, user=user, withdrawn_at__isnull=True).first()
+    if pledge is None:
+        raise TransitionRefused("You have not pledged to this challenge.")
+    pledge.withdrawn_at = timezone.now()
+    pledge.save(update_fields=["withdrawn_at"])
+    challenge.pledge_count -= 1
+    challenge.save(update_fields=["pledge_count", "updated_at"])
+    if pledge.skill_slot_id is not None:
+        slot = SkillSlot.objects.select_for_update().get(pk=pledge.skill_slot_id)
+        slot.filled_count -= 1
+        slot.save(update_fields=["filled_count"])
+    return pledge
+
+
+@transaction.atomic
+def pledge_confirm(*, user: User, challenge_id: int) -> Pledge:
+    """After success, the participant says they did what they pledged."""
+    pledge = (
+        Pledge.objects.select_for_update()
+        .select_related("challenge")
+        .filter(challenge_id=challenge_id, user=user, withdrawn_at__isnull=True)
+        .first()
+    )
+    if pledge is None:
+        raise TransitionRefused("You have not pledged to this challenge.")
+    if pledge.challenge.status != Status.SUCCEEDED:
+        raise TransitionRefused("You can confirm once the challenge has succeeded.")
+    if pledge.confirmed_at is None:
+        pledge.confirmed_at = timezone.now()
+        pledge.save(update_fields=["confirmed_at"])
+    return pledge
+
+
+# Contributions ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def contribution_create(
+    *,
+    user: User,
+    challenge_id: int,
+    day: dt.date,
+    amount: Decimal,
+    note: str = "",
+    skill_slot_id: int | None = None,
+    today: dt.date | None = None,
+) -> Contribution:
+    """Log a quantity, or hours on a skill slot.
+
+    The amount is positive, the day not in the future and inside the challenge's window, and the
+    person's total for that day stays under the metric's daily cap.
+    """
+    challenge = _locked(challenge_id)
+    now = timezone.now()
+    today = today or timezone.localdate(now)
+    errors: dict[str, list[str]] = {}
+    if challenge.goal_kind == GoalKind.PARTICIPANTS:
+        raise TransitionRefused("This challenge counts pledges, not quantities.")
+    _open_for_action(challenge, now, allow_succeeded=True)
+    if amount is None or amount <= 0:
+        errors.setdefault("amount", []).append("Enter a positive amount.")
+    if day > today:
+        errors.setdefault("day", []).append("This day is in the future.")
+    window_start, window_end = timezone.localdate(challenge.starts_at), timezone.localdate(challenge.deadline)
+    if not window_start <= day <= window_end:
+        errors.setdefault("day", []).append(
+            f"Pick a day between {window_start.isoformat()} and {window_end.isoformat()}."
+        )
+    slot = None
+    if challenge.goal_kind == GoalKind.SKILLS:
+        slot = (
+            SkillSlot.objects.select_for_update().filter(pk=skill_slot_id or 0, challenge=challenge).first()
+        )
+        if slot is None:
+            errors.setdefault("skill_slot", []).append("Choose the skill slot these hours are for.")
+        elif not Pledge.objects.filter(
+            challenge=challenge, user=user, skill_slot=slot, withdrawn_at__isnull=True
+        ).exists():
+            errors.setdefault("skill_slot", []).append(
+                "Offer yourself for this skill slot before logging hours."
+            )
+        cap = SKILL_HOURS_DAILY_CAP
+    else:
+        metric = Metric.objects.get(pk=challenge.metric_id or 0)
+        cap = metric.daily_cap
+    if not errors:
+        logged = Contribution.objects.filter(challenge=challenge, user=user, day=day).aggregate(
+            total=Sum("amount")
+        )
+        already = logged["total"] or Decimal(0)
+        if already + amount > cap:
+            errors.setdefault("amount", []).append(
+                f"At most {cap.normalize():f} a day: "
+                f"{already.normalize():f} already logged on {day.isoformat()}."
+            )
+    if errors:
+        raise ValidationError(errors)
+    contribution = Contribution(
+        challenge=challenge,
+        user=user,
+        team=_team_of(user),
+        skill_slot=slot,
+        day=day,
+        amount=amount,
+        note=note.strip(),
+    )
+    contribution.full_clean()
+    contribution.save()
+    if (
+        slot is None
+        and not Pledge.objects.filter(challenge=challenge, user=user, withdrawn_at__isnull=True).exists()
+    ):
+        # Logging a quantity is taking part: it counts the person as a participant.
+        Pledge.objects.create(challenge=challenge, user=user, team=contribution.team)
+        challenge.pledge_count += 1
+        challenge.save(update_fields=["pledge_count", "updated_at"])
+    if slot is not None:
+        slot.filled_hours += amount
+        slot.save(update_fields=["filled_hours"])
+    else:
+        challenge.quantity_total += amount
+        challenge.save(update_fields=["quantity_total", "updated_at"])
+    _succeed_if_reached(challenge, f"Goal reached with contribution #{contribution.pk}")
+    return contribution

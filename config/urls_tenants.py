@@ -7,4 +7,6 @@ from tenants import views as tenant_views
 urlpatterns = [
     path("healthz", tenant_views.healthz, name="healthz"),
     path("", include("accounts.urls")),
+    path("", include("challenges.urls")),
+    path("api/", include("config.urls_api")),
 ]

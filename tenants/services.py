@@ -10,6 +10,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.services import organization_admin_create
+from challenges.library import library_install
 from tenants.models import Domain, Organization
 from tenants.selectors import organization_host, organization_url
 from tenants.validators import validate_slug
@@ -81,6 +82,7 @@ def organization_create(
             )
             organization.create_schema(check_if_exists=False, verbosity=0)
             with tenant_context(organization):
+                library_install()
                 set_password_path = organization_admin_create(email=admin_email)
     except IntegrityError as exc:
         # Another provisioning took the slug or domain between the check and the insert.

@@ -7,10 +7,12 @@ organisation, data gone after each test.
 """
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.test.utils import setup_databases, teardown_databases
 from django_tenants.utils import tenant_context
 
 from tenants.db import tenant_connection
@@ -24,11 +26,20 @@ ORGANIZATIONS = {
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> None:
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+def django_db_setup(django_test_environment: None, django_db_blocker: Any) -> Iterator[None]:
+    """Create the test database for every run, even one whose tests all commit for real.
+
+    pytest-django only creates it when some test carries the django_db mark; the tests that need
+    committed data (a real worker, concurrent connections) do not, as their flush would empty the
+    public schema.
+    """
+    with django_db_blocker.unblock():
+        databases = setup_databases(verbosity=0, interactive=False, aliases={"default": {}})
         for slug, fields in ORGANIZATIONS.items():
-            if not Organization.objects.filter(schema_name=slug).exists():
-                organization_create(slug=slug, **fields)
+            organization_create(slug=slug, **fields)
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(databases, verbosity=0)
 
 
 def _organization(slug: str) -> Organization:

@@ -1,8 +1,12 @@
+import datetime as dt
+from decimal import Decimal
+
 import factory
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import PARTICIPANT, roles_sync
-from challenges.models import Team
+from challenges.models import Challenge, Counterpart, Team
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):
@@ -25,3 +29,30 @@ class TeamFactory(factory.django.DjangoModelFactory[Team]):
         model = Team
 
     name = factory.Sequence(lambda n: f"Team {n}")
+
+
+def _now() -> dt.datetime:
+    return timezone.now()
+
+
+class ChallengeFactory(factory.django.DjangoModelFactory[Challenge]):
+    """An open participants challenge that started yesterday and ends in 30 days."""
+
+    class Meta:
+        model = Challenge
+
+    title = factory.Sequence(lambda n: f"Challenge {n}")
+    category = Challenge.Category.ENVIRONMENT
+    goal_kind = Challenge.GoalKind.PARTICIPANTS
+    goal_target = Decimal(10)
+    status = Challenge.Status.OPEN
+    starts_at = factory.LazyFunction(lambda: _now() - dt.timedelta(days=1))
+    deadline = factory.LazyFunction(lambda: _now() + dt.timedelta(days=30))
+
+
+class CounterpartFactory(factory.django.DjangoModelFactory[Counterpart]):
+    class Meta:
+        model = Counterpart
+
+    challenge = factory.SubFactory(ChallengeFactory)
+    description = "15 % organic food in the canteen"

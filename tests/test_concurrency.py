@@ -1,0 +1,91 @@
+"""Many people pledging at once: all counted exactly once, success fires exactly once."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from django.core import mail
+from django.db import connection, connections
+from django_tenants.utils import tenant_context
+
+from accounts.models import User
+from accounts.roles import ORG_ADMIN
+from challenges.models import Challenge, ChallengeEvent, Counterpart, Notification, Pledge
+from challenges.services import pledge_create
+from tenants.db import tenant_connection
+from tenants.models import Organization
+from tests.factories import ChallengeFactory, CounterpartFactory, UserFactory
+
+PLEDGES = 120
+GOAL = 100
+CONNECTIONS = 40  # PostgreSQL here allows 100 connections in all
+
+
+def test_concurrent_pledges_across_the_threshold_are_all_counted_and_succeed_once(
+    django_db_setup, django_db_blocker
+):
+    with django_db_blocker.unblock():
+        tenant_connection().set_schema_to_public()
+        alpha = Organization.objects.get(schema_name="alpha")
+        with tenant_context(alpha):
+            people = [UserFactory.create(email=f"crowd{i}@alpha.test") for i in range(PLEDGES)]
+            challenge = ChallengeFactory.create(goal_target=GOAL)
+            CounterpartFactory.create(challenge=challenge)
+            admins = User.objects.filter(groups__name=ORG_ADMIN).count()
+        mail.outbox = []
+        start = threading.Barrier(CONNECTIONS)
+        refused: list[Exception] = []
+
+        def pledge(batch: list[User]) -> set[int]:
+            """One thread, one database connection of its own."""
+            try:
+                with tenant_context(alpha):
+                    backend_pids = set()
+                    start.wait(timeout=60)
+                    for person in batch:
+                        try:
+                            pledge_create(user=person, challenge_id=challenge.pk)
+                        except Exception as exc:  # collected: the assertion below names them
+                            refused.append(exc)
+                        with connection.cursor() as cursor:
+                            cursor.execute("SELECT pg_backend_pid()")
+                            backend_pids.add(cursor.fetchone()[0])
+                    return backend_pids
+            finally:
+                connections.close_all()
+
+        batches = [people[i::CONNECTIONS] for i in range(CONNECTIONS)]
+        try:
+            with ThreadPoolExecutor(max_workers=CONNECTIONS) as pool:
+                pids = [pid for result in pool.map(pledge, batches) for pid in result]
+
+            assert refused == []
+            assert len(set(pids)) == CONNECTIONS, "each thread used a database connection of its own"
+            with tenant_context(alpha):
+                challenge.refresh_from_db()
+                assert challenge.status == Challenge.Status.SUCCEEDED
+                assert challenge.pledge_count == PLEDGES
+                assert Pledge.objects.filter(challenge=challenge).count() == PLEDGES
+                assert Pledge.objects.filter(challenge=challenge).values("user").distinct().count() == PLEDGES
+                successes = ChallengeEvent.objects.filter(
+                    challenge=challenge, to_status=Challenge.Status.SUCCEEDED
+                )
+                assert successes.count() == 1
+                assert Counterpart.objects.get(challenge=challenge).status == Counterpart.Status.DUE
+                # One round of notifications, sent after the commit of the pledge that reached the
+                # goal: every admin and everyone who had pledged by then, once each.
+                success_pledge = int(successes.get().cause.rsplit("#", 1)[1])
+                counted = Pledge.objects.filter(challenge=challenge, pk__lte=success_pledge)
+                assert counted.count() == GOAL
+                notified = Notification.objects.filter(challenge=challenge, event="goal_reached")
+                assert set(counted.values_list("user", flat=True)) <= set(
+                    notified.values_list("user", flat=True)
+                )
+                assert GOAL + admins <= notified.count() <= PLEDGES + admins
+                assert notified.filter(sent_at__isnull=True).count() == 0
+                recipients = [message.to[0] for message in mail.outbox]
+                assert len(recipients) == notified.count()
+                assert len(set(recipients)) == len(recipients)
+        finally:
+            with tenant_context(alpha):
+                Challenge.objects.filter(pk=challenge.pk).delete()
+                User.objects.filter(email__startswith="crowd", email__endswith="@alpha.test").delete()
