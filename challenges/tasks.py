@@ -3,6 +3,7 @@ safe to run twice."""
 
 import datetime as dt
 
+from celery import Task
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -96,25 +97,25 @@ def deadline_reminders_send() -> int:
     return len(at_risk)
 
 
-def _fan_out(task_name: str) -> int:
-    schemas = (
+def _fan_out(task: Task) -> int:
+    """Send `task` once per active organisation, to run in that organisation's schema."""
+    schemas = list(
         Organization.objects.filter(is_active=True)
         .exclude(schema_name="public")
         .values_list("schema_name", flat=True)
     )
-    count = 0
     for schema_name in schemas:
-        app.send_task(task_name, headers={"_schema_name": schema_name})
-        count += 1
-    return count
+        task.apply_async(headers={"_schema_name": schema_name})
+    return len(schemas)
 
 
 @app.task
 def challenges_close_expired_everywhere() -> int:
     """Beat entry: one close-expired task per active organisation, each in its own schema."""
-    return _fan_out("challenges.tasks.challenges_close_expired")
+    return _fan_out(challenges_close_expired)
 
 
 @app.task
 def deadline_reminders_everywhere() -> int:
-    return _fan_out("challenges.tasks.deadline_reminders_send")
+    """Beat entry: one deadline-reminder task per active organisation."""
+    return _fan_out(deadline_reminders_send)

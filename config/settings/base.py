@@ -53,6 +53,9 @@ PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenants"
 # "Anything to migrate?" is answered for every schema in one query (see tenants/migration_executor.py).
 GET_EXECUTOR_FUNCTION = "tenants.migration_executor.get_executor"
+# Set search_path once per schema switch, not before every cursor (django-tenants resets it on
+# set_tenant and on rollback).
+TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "tenants.middleware.OrganizationMiddleware",

@@ -1,5 +1,7 @@
 """Tests: the real PostgreSQL and Redis, fast hashing, e-mails kept in memory."""
 
+import os
+
 from .base import *  # noqa: F403
 from .base import BASE_DOMAIN, env
 
@@ -7,7 +9,9 @@ DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production-use-0123456789abcdef"  # noqa: S105
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/crowdact")}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
-DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_crowdact")}
+# One test database per run, so that runs side by side (two checkouts, an editor's test runner) never
+# drop each other's database.
+DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default=f"test_crowdact_{os.getpid()}")}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=None)
