@@ -1,16 +1,30 @@
 """Demo data: two organisations with people and teams. Running it again changes nothing."""
 
+import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from accounts.roles import EXECUTIVE, ORG_ADMIN, PARTICIPANT
 from accounts.services import user_create
-from challenges.models import Team
-from challenges.services import team_create, team_join
+from challenges.library import TEMPLATES_BY_KEY, library_install
+from challenges.models import Challenge, Metric, Team
+from challenges.services import (
+    CounterpartInput,
+    SkillSlotInput,
+    challenge_create,
+    challenge_publish,
+    contribution_create,
+    counterpart_deliver,
+    pledge_create,
+    team_create,
+    team_join,
+)
 from tenants.models import Organization
 from tenants.selectors import organization_url, site_url
 from tenants.services import organization_create
@@ -30,6 +44,10 @@ class DemoOrganization:
     executive: tuple[str, str]
     teams: list[tuple[str, str]]
     participants: list[tuple[str, str, int]] = field(default_factory=list)  # email, name, team index
+    # Template keys: one succeeded with its counterpart delivered, one at risk, one open.
+    succeeded: str = "organic-weekly"
+    at_risk: str = "bike-to-work"
+    open: str = "community-garden"
 
 
 DEMO_ORGANIZATIONS = [
@@ -75,6 +93,8 @@ DEMO_ORGANIZATIONS = [
             ("ines@exemple.fr", "Inès Garcia", 1),
             ("paul@exemple.fr", "Paul Girard", 2),
         ],
+        succeeded="citizen-budget",
+        at_risk="clean-up",
     ),
 ]
 
@@ -112,7 +132,9 @@ def seed_demo() -> SeedResult:
             organization.headcount = demo.headcount
             organization.save(update_fields=["allowed_email_domains", "headcount"])
         with tenant_context(organization), transaction.atomic():
+            library_install()
             _seed_people_and_teams(demo)
+            _seed_challenges(demo)
         url = organization_url(organization)
         result.sign_ins += [(url, demo.admin[0], ORG_ADMIN), (url, demo.executive[0], EXECUTIVE)]
         result.sign_ins += [(url, demo.participants[0][0], PARTICIPANT)]
@@ -140,3 +162,79 @@ def _seed_people_and_teams(demo: DemoOrganization) -> None:
             email=email, display_name=display_name, role=PARTICIPANT, password=DEMO_PASSWORD
         )
         team_join(user=participant, team=teams[team_index])
+
+
+def _seed_challenges(demo: DemoOrganization) -> None:
+    """Challenges of each kind: one succeeded with its counterpart delivered, one at risk, one open."""
+    admin = User.objects.get(email=demo.admin[0])
+    participants = list(
+        User.objects.filter(email__in=[email for email, _, _ in demo.participants]).order_by("pk")
+    )
+    now = timezone.now()
+    existing = set(Challenge.objects.values_list("template_key", flat=True))
+
+    if demo.succeeded not in existing:
+        challenge = _from_template(demo, demo.succeeded, admin, now - dt.timedelta(days=12), days=40)
+        challenge_update_target(challenge, len(participants) - 1)
+        challenge_publish(actor=admin, challenge_id=challenge.pk)
+        for person in participants[:-1]:
+            pledge_create(user=person, challenge_id=challenge.pk)
+        proof = {
+            "en": "Announced on the intranet; first menus attached.",
+            "fr": "Annoncé sur le site de la ville.",
+        }
+        counterpart_deliver(
+            actor=admin,
+            challenge_id=challenge.pk,
+            proof_text=proof[demo.locale],
+            proof_url="https://example.org/proof",
+        )
+    if demo.at_risk not in existing:
+        challenge = _from_template(demo, demo.at_risk, admin, now - dt.timedelta(days=20), days=30)
+        challenge_publish(actor=admin, challenge_id=challenge.pk)
+        today = timezone.localdate(now)
+        for offset, person in enumerate(participants):
+            day = today - dt.timedelta(days=offset * 3)
+            contribution_create(
+                user=person, challenge_id=challenge.pk, day=day, amount=Decimal(12 + offset * 5)
+            )
+    if demo.open not in existing:
+        challenge = _from_template(demo, demo.open, admin, now - dt.timedelta(days=2), days=45)
+        challenge_publish(actor=admin, challenge_id=challenge.pk)
+        first_slot = challenge.skill_slots.order_by("pk").first()
+        if first_slot is not None:
+            pledge_create(user=participants[0], challenge_id=challenge.pk, skill_slot_id=first_slot.pk)
+
+
+def challenge_update_target(challenge: Challenge, target: int) -> None:
+    # The demo organisations are small: the Koom-style goal is scaled to their few participants.
+    Challenge.objects.filter(pk=challenge.pk).update(goal_target=Decimal(target))
+    challenge.refresh_from_db()
+
+
+def _from_template(
+    demo: DemoOrganization, key: str, admin: User, starts_at: dt.datetime, *, days: int
+) -> Challenge:
+    template = TEMPLATES_BY_KEY[key]
+    locale = demo.locale
+    metric = Metric.objects.get(key=template.metric) if template.metric else None
+    return challenge_create(
+        actor=admin,
+        fields={
+            "title": template.text("title", locale),
+            "description": template.text("description", locale),
+            "action": template.text("action", locale),
+            "category": template.category,
+            "starts_at": starts_at,
+            "deadline": starts_at + dt.timedelta(days=days),
+            "goal_kind": template.goal_kind,
+            "goal_target": template.goal_target,
+            "metric": metric,
+        },
+        skill_slots=[
+            SkillSlotInput(names.get(locale) or names["en"], count, hours)
+            for names, count, hours in template.skill_slots
+        ],
+        counterpart=CounterpartInput(template.text("counterpart", locale)),
+        template_key=key,
+    )

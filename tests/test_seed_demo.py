@@ -6,7 +6,8 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from accounts.roles import EXECUTIVE, ORG_ADMIN, PARTICIPANT
-from challenges.models import Team, TeamMembership
+from challenges.models import Challenge, Team, TeamMembership
+from challenges.selectors import challenge_forecast
 from tenants.models import Organization
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +28,16 @@ def _snapshot() -> dict[str, dict[str, Any]]:
                 "roles": sorted(User.objects.values_list("email", "groups__name")),
                 "teams": sorted(Team.objects.values_list("name", "kind")),
                 "members": sorted(TeamMembership.objects.values_list("user__email", "team__name")),
+                "challenges": sorted(
+                    Challenge.objects.values_list(
+                        "goal_kind", "status", "counterpart__status", "pledge_count"
+                    )
+                ),
+                "at_risk": [
+                    c.goal_kind
+                    for c in Challenge.objects.all()
+                    if (f := challenge_forecast(c)) and not f.on_track
+                ],
             }
     return state
 
@@ -45,6 +56,13 @@ def test_seed_demo_creates_two_organisations_and_changes_nothing_the_second_time
         assert roles.count(EXECUTIVE) == 1
         assert roles.count(PARTICIPANT) >= 3
         assert len(first[slug]["teams"]) >= 2
+        kinds = {(kind, status, counterpart) for kind, status, counterpart, _ in first[slug]["challenges"]}
+        assert kinds == {
+            ("participants", "succeeded", "delivered"),
+            ("quantity", "open", "promised"),
+            ("skills", "open", "promised"),
+        }
+        assert first[slug]["at_risk"] == ["quantity"]
     assert "http://acme.localhost/" in out
     assert "csr@acme.example" in out
     assert "http://localhost/admin/" in out
