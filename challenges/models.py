@@ -224,7 +224,9 @@ class Counterpart(models.Model):
 
     challenge = models.OneToOneField(Challenge, on_delete=models.CASCADE, related_name="counterpart")
     description = models.TextField()
-    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    amount = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(Decimal(0))]
+    )
     currency = models.CharField(max_length=3, blank=True)
     due_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PROMISED)

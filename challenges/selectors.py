@@ -8,7 +8,16 @@ from decimal import Decimal
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from challenges.models import Challenge, ChallengeEvent, Pledge, SkillSlot, Team
+from challenges.models import (
+    Challenge,
+    ChallengeEvent,
+    Contribution,
+    ImpactFactor,
+    Metric,
+    Pledge,
+    SkillSlot,
+    Team,
+)
 
 GoalKind = Challenge.GoalKind
 
@@ -138,3 +147,52 @@ def challenges_at_risk_near_deadline(now: dt.datetime, within: dt.timedelta) -> 
         deadline__lte=now + within,
     )
     return [c for c in candidates if (f := challenge_forecast(c, now)) is not None and not f.on_track]
+
+
+# Lists for the API: each in a fixed number of queries, whatever the number of rows.
+
+
+def challenge_list_for(*, include_drafts: bool, status: str | None = None) -> QuerySet[Challenge]:
+    """challenge_list, without drafts for those who may not see them (participants)."""
+    queryset = challenge_list(status=status)
+    if not include_drafts:
+        queryset = queryset.exclude(status=Challenge.Status.DRAFT)
+    return queryset
+
+
+def team_list() -> QuerySet[Team]:
+    return (
+        Team.objects.select_related("captain")
+        .annotate(member_count=Count("memberships"))
+        .order_by("name", "pk")
+    )
+
+
+def metric_list() -> QuerySet[Metric]:
+    return Metric.objects.select_related("action_factor", "baseline_factor").order_by("name_en", "pk")
+
+
+def impact_factor_list() -> QuerySet[ImpactFactor]:
+    return ImpactFactor.objects.order_by("key")
+
+
+def pledge_list(*, user_id: int | None = None, challenge_id: int | None = None) -> QuerySet[Pledge]:
+    """Pledges, newest first; of one person and/or one challenge when given."""
+    queryset = Pledge.objects.select_related("challenge", "user", "team").order_by("-created_at", "-pk")
+    if user_id is not None:
+        queryset = queryset.filter(user_id=user_id)
+    if challenge_id is not None:
+        queryset = queryset.filter(challenge_id=challenge_id)
+    return queryset
+
+
+def contribution_list(
+    *, user_id: int | None = None, challenge_id: int | None = None
+) -> QuerySet[Contribution]:
+    """Contributions, latest day first; of one person and/or one challenge when given."""
+    queryset = Contribution.objects.select_related("challenge", "user", "team").order_by("-day", "-pk")
+    if user_id is not None:
+        queryset = queryset.filter(user_id=user_id)
+    if challenge_id is not None:
+        queryset = queryset.filter(challenge_id=challenge_id)
+    return queryset

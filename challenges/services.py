@@ -16,6 +16,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.text import slugify
 
 from accounts.models import User
 from challenges import states
@@ -24,6 +25,7 @@ from challenges.models import (
     ChallengeEvent,
     Contribution,
     Counterpart,
+    ImpactFactor,
     Metric,
     Pledge,
     SkillSlot,
@@ -50,9 +52,12 @@ def team_create(*, name: str, kind: str = Team.Kind.DEPARTMENT, captain: User | 
 
 
 def team_update(*, team: Team, name: str, kind: str, captain: User | None) -> Team:
-    team.name, team.kind, team.captain = name.strip(), kind, captain
-    team.full_clean()
-    team.save()
+    # Checked on a copy, so a refused edit leaves the caller's instance as it was.
+    candidate = Team(pk=team.pk, name=name.strip(), kind=kind, captain=captain, created_at=team.created_at)
+    candidate._state.adding = False
+    candidate.full_clean()
+    team.name, team.kind, team.captain = candidate.name, candidate.kind, candidate.captain
+    team.save(update_fields=["name", "kind", "captain"])
     return team
 
 
@@ -124,15 +129,46 @@ def _challenge_check(fields: Mapping[str, Any], skill_slots: list[SkillSlotInput
                 add("skill_slots", f"“{slot.skill}” needs at least one person.")
             if slot.hours is not None and slot.hours <= 0:
                 add("skill_slots", f"“{slot.skill}”: hours must be positive.")
+            try:
+                SkillSlot(skill=slot.skill.strip(), count=slot.count, hours=slot.hours).clean_fields(
+                    exclude=["challenge", "filled_count", "filled_hours"]
+                )
+            except ValidationError as exc:
+                for messages in exc.message_dict.values():
+                    for message in messages:
+                        add("skill_slots", f"“{slot.skill[:40]}”: {message}")
     starts_at, deadline = fields.get("starts_at"), fields.get("deadline")
     if starts_at and deadline and deadline <= starts_at:
         add("deadline", "The deadline must come after the start.")
     return errors
 
 
+def _counterpart_check(data: CounterpartInput | None, errors: dict[str, list[str]]) -> None:
+    """Counterpart errors go under "counterpart" (its description) and "counterpart.<field>"."""
+    if data is None:
+        return
+    if not data.description.strip():
+        errors.setdefault("counterpart", []).append("Describe what the organisation commits to.")
+    counterpart = Counterpart(
+        description=data.description.strip() or "-",
+        amount=data.amount,
+        currency=data.currency.upper(),
+        due_date=data.due_date,
+    )
+    try:
+        counterpart.clean_fields(exclude=["challenge", "proof_file"])
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            key = "counterpart" if field == "description" else f"counterpart.{field}"
+            errors.setdefault(key, []).extend(messages)
+    if data.amount is not None and not data.currency.strip():
+        errors.setdefault("counterpart.currency", []).append("Give the currency of the amount (EUR, USD…).")
+
+
 def _validated(challenge: Challenge, errors: dict[str, list[str]]) -> None:
     try:
-        challenge.full_clean(exclude=["created_by"])
+        # The table constraints repeat what _challenge_check said next to the field, in worse words.
+        challenge.full_clean(exclude=["created_by"], validate_constraints=False)
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             errors.setdefault(field, []).extend(messages)
@@ -180,8 +216,7 @@ def challenge_create(
     if challenge.goal_kind != GoalKind.QUANTITY:
         challenge.metric = None
     errors = _challenge_check(fields, slots)
-    if counterpart is not None and not counterpart.description.strip():
-        errors.setdefault("counterpart", []).append("Describe what the organisation commits to.")
+    _counterpart_check(counterpart, errors)
     _validated(challenge, errors)
     challenge.save()
     _skill_slots_replace(challenge, slots)
@@ -199,10 +234,14 @@ def challenge_update(
     fields: Mapping[str, Any],
     skill_slots: Iterable[SkillSlotInput] | None = None,
     counterpart: CounterpartInput | None = None,
+    remove_counterpart: bool = False,
 ) -> Challenge:
-    """Edit a draft. Once published, a challenge's terms are a promise and stay as they are."""
+    """Edit a draft. Once published, a challenge's terms are a promise and stay as they are.
+
+    `counterpart=None` leaves the counterpart as it is; `remove_counterpart` withdraws it.
+    """
     _require(actor, states.MANAGE)
-    challenge = Challenge.objects.select_for_update().get(pk=challenge_id)
+    challenge = _locked(challenge_id)
     if challenge.status != Status.DRAFT:
         raise TransitionRefused(f"Only a draft can be edited; this challenge is {challenge.status}.")
     for key in CHALLENGE_FIELDS:
@@ -217,14 +256,15 @@ def challenge_update(
     ]  # fmt: skip
     merged = {key: getattr(challenge, key) for key in CHALLENGE_FIELDS}
     errors = _challenge_check(merged, slots)
-    if counterpart is not None and not counterpart.description.strip():
-        errors.setdefault("counterpart", []).append("Describe what the organisation commits to.")
+    _counterpart_check(counterpart, errors)
     _validated(challenge, errors)
     challenge.save()
     if skill_slots is not None:
         _skill_slots_replace(challenge, slots)
     if counterpart is not None:
         _counterpart_set(challenge, counterpart)
+    elif remove_counterpart:
+        Counterpart.objects.filter(challenge=challenge).delete()
     return challenge
 
 
@@ -237,21 +277,13 @@ def _skill_slots_replace(challenge: Challenge, slots: list[SkillSlotInput]) -> N
 
 
 def _counterpart_set(challenge: Challenge, data: CounterpartInput) -> None:
-    counterpart = Counterpart(
-        challenge=challenge,
-        description=data.description.strip(),
-        amount=data.amount,
-        currency=data.currency.upper(),
-        due_date=data.due_date,
-    )
-    counterpart.full_clean(exclude=["challenge"])
     Counterpart.objects.update_or_create(
         challenge=challenge,
         defaults={
-            "description": counterpart.description,
-            "amount": counterpart.amount,
-            "currency": counterpart.currency,
-            "due_date": counterpart.due_date,
+            "description": data.description.strip(),
+            "amount": data.amount,
+            "currency": data.currency.upper(),
+            "due_date": data.due_date,
         },
     )
 
@@ -265,11 +297,11 @@ def _locked(challenge_id: int) -> Challenge:
 
 @transaction.atomic
 def challenge_publish(*, actor: User, challenge_id: int) -> Challenge:
+    _require(actor, states.CHALLENGE_TRANSITIONS["publish"].permission)
     challenge = _locked(challenge_id)
     transition = states.check_transition(
         states.CHALLENGE_TRANSITIONS, "publish", challenge.status, "challenge"
     )
-    _require(actor, transition.permission)
     if challenge.deadline <= timezone.now():
         raise ValidationError({"deadline": ["The deadline has passed: move it before publishing."]})
     if challenge.goal_kind == GoalKind.SKILLS and not challenge.skill_slots.exists():
@@ -282,11 +314,11 @@ def challenge_publish(*, actor: User, challenge_id: int) -> Challenge:
 
 @transaction.atomic
 def challenge_cancel(*, actor: User, challenge_id: int, cause: str) -> Challenge:
+    _require(actor, states.CHALLENGE_TRANSITIONS["cancel"].permission)
     challenge = _locked(challenge_id)
     transition = states.check_transition(
         states.CHALLENGE_TRANSITIONS, "cancel", challenge.status, "challenge"
     )
-    _require(actor, transition.permission)
     if not cause.strip():
         raise ValidationError({"cause": ["Say why the challenge is cancelled: participants will read it."]})
     previous = challenge.status
@@ -372,6 +404,7 @@ def counterpart_deliver(
     proof_file: UploadedFile | None = None,
 ) -> Counterpart:
     """Record that the organisation delivered what it promised, with proof."""
+    _require(actor, states.COUNTERPART_TRANSITIONS["deliver"].permission)
     challenge = _locked(challenge_id)
     counterpart = Counterpart.objects.select_for_update().filter(challenge=challenge).first()
     if counterpart is None:
@@ -574,3 +607,46 @@ def contribution_create(
         challenge.save(update_fields=["quantity_total", "updated_at"])
     _succeed_if_reached(challenge, f"Goal reached with contribution #{contribution.pk}")
     return contribution
+
+
+# Metrics ----------------------------------------------------------------------------------------
+
+
+def metric_create(
+    *,
+    actor: User,
+    name_en: str,
+    unit_en: str,
+    daily_cap: Decimal,
+    key: str = "",
+    name_fr: str = "",
+    unit_fr: str = "",
+    baseline_factor: ImpactFactor | None = None,
+    action_factor: ImpactFactor | None = None,
+) -> Metric:
+    """An organisation's own metric. CO2e avoided per unit = baseline factor − action factor, so an
+    action factor alone means nothing: it needs the baseline it replaces."""
+    _require(actor, states.MANAGE)
+    errors: dict[str, list[str]] = {}
+    if action_factor is not None and baseline_factor is None:
+        errors["baseline_factor"] = ["An action factor needs the baseline it replaces."]
+    metric = Metric(
+        key=key.strip() or slugify(name_en)[:80],
+        name_en=name_en.strip(),
+        name_fr=name_fr.strip() or name_en.strip(),
+        unit_en=unit_en.strip(),
+        unit_fr=unit_fr.strip() or unit_en.strip(),
+        daily_cap=daily_cap,
+        baseline_factor=baseline_factor,
+        action_factor=action_factor,
+        is_builtin=False,
+    )
+    try:
+        metric.full_clean()
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    metric.save()
+    return metric

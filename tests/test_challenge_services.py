@@ -479,3 +479,44 @@ def test_there_is_a_template_per_category_in_both_languages():
             assert template.text(field, "fr") != template.text(field, "en")
         if template.metric:
             assert Metric.objects.filter(key=template.metric).exists()
+
+
+def test_skill_slots_and_counterpart_are_checked_before_anything_is_written(admin):
+    with pytest.raises(ValidationError) as caught:
+        challenge_create(
+            actor=admin,
+            fields=_fields(goal_kind="skills", goal_target=None),
+            skill_slots=[SkillSlotInput("x" * 121, 1)],
+            counterpart=CounterpartInput("A garden", Decimal(-5), ""),
+        )
+
+    errors = caught.value.message_dict
+    assert "skill_slots" in errors
+    assert errors["counterpart.amount"] == ["Ensure this value is greater than or equal to 0."]
+    assert errors["counterpart.currency"] == ["Give the currency of the amount (EUR, USD…)."]
+    assert Challenge.objects.count() == 0
+
+
+def test_a_draft_can_withdraw_its_counterpart(admin):
+    draft = challenge_create(actor=admin, fields=_fields(), counterpart=CounterpartInput("Bike shelters"))
+
+    challenge_update(actor=admin, challenge_id=draft.pk, fields={}, remove_counterpart=True)
+
+    assert not Counterpart.objects.filter(challenge=draft).exists()
+
+
+def test_permission_is_checked_before_the_state():
+    succeeded = ChallengeFactory.create(status="succeeded")
+    participant = UserFactory.create()
+
+    with pytest.raises(PermissionDenied):
+        challenge_publish(actor=participant, challenge_id=succeeded.pk)
+    with pytest.raises(PermissionDenied):
+        challenge_cancel(actor=participant, challenge_id=succeeded.pk, cause="No")
+
+
+def test_editing_an_unknown_challenge_is_a_validation_error(admin):
+    with pytest.raises(ValidationError) as caught:
+        challenge_update(actor=admin, challenge_id=987654, fields={"title": "Ghost"})
+
+    assert caught.value.message_dict == {"challenge": ["This challenge does not exist."]}
