@@ -58,3 +58,27 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.display_name or self.email.split("@", 1)[0]
+
+
+class ApiToken(models.Model):
+    """A secret an integration sends instead of a session; it acts as the admin who created it.
+
+    Only the SHA-256 of the secret is kept: the secret itself is shown once, at creation. A token
+    lives in its organisation's schema, so it means nothing on another organisation's host.
+    """
+
+    name = models.CharField(max_length=100, help_text="What uses it, e.g. the intranet widget.")
+    prefix = models.CharField(max_length=16, help_text="The first characters of the secret, to recognise it.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -1,5 +1,39 @@
-"""The organisation's API: /api/v1/, its OpenAPI schema and docs."""
+"""The organisation's API: /api/v1/, its OpenAPI schema and docs.
 
-from django.urls import URLPattern
+Plain path() routes, no router: no regex or format-suffix patterns, so the isolation walk
+(tests/test_isolation.py) covers every endpoint.
+"""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts.api import ApiTokenListCreateApi, ApiTokenRevokeApi
+from challenges import api
+
+CHALLENGE = "challenges/<int:challenge_id>/"
+
+v1 = [
+    path("teams/", api.TeamListCreateApi.as_view(), name="team-list"),
+    path("teams/<int:team_id>/", api.TeamDetailApi.as_view(), name="team-detail"),
+    path("metrics/", api.MetricListCreateApi.as_view(), name="metric-list"),
+    path("impact-factors/", api.ImpactFactorListApi.as_view(), name="impact-factor-list"),
+    path("challenges/", api.ChallengeListCreateApi.as_view(), name="challenge-list"),
+    path(CHALLENGE, api.ChallengeDetailApi.as_view(), name="challenge-detail"),
+    path(CHALLENGE + "publish/", api.ChallengePublishApi.as_view(), name="challenge-publish"),
+    path(CHALLENGE + "cancel/", api.ChallengeCancelApi.as_view(), name="challenge-cancel"),
+    path(CHALLENGE + "counterpart/deliver/", api.CounterpartDeliverApi.as_view(), name="counterpart-deliver"),
+    path(CHALLENGE + "events/", api.ChallengeEventListApi.as_view(), name="challenge-events"),
+    path(CHALLENGE + "pledge/", api.PledgeCreateApi.as_view(), name="pledge-create"),
+    path(CHALLENGE + "withdraw/", api.PledgeWithdrawApi.as_view(), name="pledge-withdraw"),
+    path(CHALLENGE + "confirm/", api.PledgeConfirmApi.as_view(), name="pledge-confirm"),
+    path("pledges/", api.PledgeListApi.as_view(), name="pledge-list"),
+    path("contributions/", api.ContributionListCreateApi.as_view(), name="contribution-list"),
+    path("tokens/", ApiTokenListCreateApi.as_view(), name="api-token-list"),
+    path("tokens/<int:token_id>/revoke/", ApiTokenRevokeApi.as_view(), name="api-token-revoke"),
+]
+
+urlpatterns = [
+    path("v1/", include((v1, "api"), namespace="v1")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

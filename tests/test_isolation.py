@@ -69,6 +69,8 @@ def intruder(org_a: Organization) -> tuple[User, dict[str, str]]:
         "pk": str(team.pk),
         "id": str(team.pk),
         "team_id": str(team.pk),
+        "challenge_id": str(team.pk),
+        "token_id": str(team.pk),
         "user_id": str(user.pk),
         "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
         "token": "set-password",

@@ -1,0 +1,107 @@
+"""API tokens for integrations (/api/v1/tokens/): organisation admins list, create and revoke them."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import ApiToken
+from accounts.serializers import PersonOutput
+from accounts.tokens import api_token_create, api_token_list, api_token_revoke
+from config.api import IsOrganizationAdmin, Pagination, error_responses, paginated_response, request_user
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """How the OpenAPI schema describes ApiTokenAuthentication."""
+
+    target_class = "accounts.tokens.ApiTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token created by an organisation admin (`Token <secret>` works too).",
+        }
+
+
+class ApiTokenOutput(serializers.ModelSerializer[ApiToken]):
+    user = PersonOutput(read_only=True, help_text="The person the token acts as.")
+    created_by = PersonOutput(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ApiToken
+        ref_name = "ApiToken"
+        fields = ["id", "name", "prefix", "user", "created_by", "created_at", "last_used_at", "revoked_at"]
+        read_only_fields = fields
+
+
+class ApiTokenCreatedOutput(ApiTokenOutput):
+    secret = serializers.SerializerMethodField(
+        help_text="Shown once, now: only its hash is kept. Send it as `Authorization: Bearer <secret>`."
+    )
+
+    class Meta(ApiTokenOutput.Meta):
+        ref_name = "ApiTokenCreated"
+        fields = [*ApiTokenOutput.Meta.fields, "secret"]
+        read_only_fields = fields
+
+    def get_secret(self, token: ApiToken) -> str:
+        return str(self.context["secret"])
+
+
+class ApiTokenListCreateApi(APIView):
+    permission_classes = [IsOrganizationAdmin]
+    pagination_class = Pagination
+
+    class Input(serializers.Serializer):
+        name = serializers.CharField(max_length=100, help_text="What uses it, e.g. the intranet widget.")
+
+        class Meta:
+            ref_name = "ApiTokenInput"
+
+    @extend_schema(
+        operation_id="api_token_list",
+        tags=["tokens"],
+        responses={200: ApiTokenOutput(many=True), **error_responses(404)},
+    )
+    def get(self, request: Request) -> Response:
+        return paginated_response(
+            view=self, request=request, queryset=api_token_list(), serializer_class=ApiTokenOutput
+        )
+
+    @extend_schema(
+        operation_id="api_token_create",
+        tags=["tokens"],
+        request=Input,
+        responses={201: ApiTokenCreatedOutput, **error_responses(400)},
+        description="Create a token acting as oneself. The answer holds the secret, shown this once.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.Input(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token, secret = api_token_create(actor=request_user(request), name=serializer.validated_data["name"])
+        token = api_token_list().get(pk=token.pk)
+        output = ApiTokenCreatedOutput(token, context={"request": request, "secret": secret})
+        return Response(output.data, status=status.HTTP_201_CREATED)
+
+
+class ApiTokenRevokeApi(APIView):
+    permission_classes = [IsOrganizationAdmin]
+
+    @extend_schema(
+        operation_id="api_token_revoke",
+        tags=["tokens"],
+        request=None,
+        responses={200: ApiTokenOutput, **error_responses(404)},
+        description="Revoke a token for good; revoking it again changes nothing.",
+    )
+    def post(self, request: Request, token_id: int) -> Response:
+        token = get_object_or_404(ApiToken, pk=token_id)
+        api_token_revoke(actor=request_user(request), token_id=token.pk)
+        token = api_token_list().get(pk=token.pk)
+        return Response(ApiTokenOutput(token, context={"request": request}).data)

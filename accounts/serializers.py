@@ -1,0 +1,26 @@
+"""How the API shows a person."""
+
+from rest_framework import serializers
+
+from accounts.models import User
+
+VIEW_PEOPLE = "accounts.view_user"
+
+
+class PersonOutput(serializers.Serializer):
+    """A person as others see them: the e-mail only for oneself and for those who manage people
+    (admins, executives), never for another participant."""
+
+    id = serializers.IntegerField()
+    display_name = serializers.CharField()
+    email = serializers.SerializerMethodField()
+
+    class Meta:
+        ref_name = "Person"
+
+    def get_email(self, user: User) -> str | None:
+        request = self.context.get("request")
+        viewer = getattr(request, "user", None)
+        if viewer is not None and (viewer.pk == user.pk or viewer.has_perm(VIEW_PEOPLE)):
+            return user.email
+        return None
