@@ -132,8 +132,10 @@ say "Starting the Celery worker and the web server"
 set -m
 # One solo worker; gossip, mingle and heartbeats are broadcasts the demo does not need, and with
 # the filesystem broker they would leave message files behind for workers that are gone.
+# --beat runs the periodic jobs (deadlines, reminders) in the same process.
 "$VENV/bin/celery" -A config worker --loglevel info --concurrency 1 --pool solo \
-	--without-gossip --without-mingle --without-heartbeat &
+	--without-gossip --without-mingle --without-heartbeat \
+	--beat --schedule "$PWD/.data/celerybeat-schedule" &
 WORKER_PID=$!
 "$PY" manage.py runserver "$BIND:$PORT" --noreload &
 WEB_PID=$!

@@ -1,0 +1,514 @@
+"""HR / CSR manager pages: challenges (create, edit, publish, cancel, dashboard, delivery) and teams.
+
+Views stay thin: a form checks the shape of the input, a service does the write and says what is
+wrong, a selector reads. Reading a list or a dashboard needs "accounts.view_dashboard" (executives
+and admins); every write needs "accounts.manage_organization".
+"""
+
+import functools
+import math
+import zoneinfo
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar, cast
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from accounts.models import User
+from challenges import forms, selectors, services
+from challenges.library import CHALLENGE_TEMPLATES, TEMPLATES_BY_KEY
+from challenges.models import Challenge, ChallengeEvent, Metric, Team
+from challenges.states import CHALLENGE_TRANSITIONS, MANAGE, TransitionRefused
+from tenants.models import Organization
+
+VIEW_DASHBOARD = "accounts.view_dashboard"
+PAGE_SIZE = 50
+
+View = TypeVar("View", bound=Callable[..., HttpResponse])
+
+
+def _organization(request: HttpRequest) -> Organization:
+    return cast(Organization, request.tenant)  # type: ignore[attr-defined]
+
+
+def _actor(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def permission_required(permission: str) -> Callable[[View], View]:
+    """Anonymous people go to sign in; signed-in people without the permission get 403.
+
+    The page then runs in the organisation's time zone: dates typed in forms are read in it and
+    dates shown are written in it.
+    """
+
+    def decorator(view: View) -> View:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not _actor(request).has_perm(permission):
+                raise PermissionDenied
+            with timezone.override(zoneinfo.ZoneInfo(_organization(request).timezone)):
+                return view(request, *args, **kwargs)
+
+        return cast(View, wrapped)
+
+    return decorator
+
+
+reader_required = permission_required(VIEW_DASHBOARD)
+manager_required = permission_required(MANAGE)
+
+
+def _refused(request: HttpRequest, error: TransitionRefused | ValidationError) -> None:
+    text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+    messages.error(request, text or _("You cannot do this."))
+
+
+def _goal_unit(challenge: Challenge, locale: str) -> str:
+    """What the goal counts, to follow a number: "participants", "km", "places"."""
+    if challenge.goal_kind == Challenge.GoalKind.PARTICIPANTS:
+        return _("participants")
+    if challenge.goal_kind == Challenge.GoalKind.SKILLS:
+        return _("places")
+    if challenge.metric is None:
+        return ""
+    return challenge.metric.unit_fr if locale == "fr" else challenge.metric.unit_en
+
+
+# Challenges: list ---------------------------------------------------------------------------------
+
+
+@reader_required
+@require_safe
+def manage_challenge_list(request: HttpRequest) -> HttpResponse:
+    locale = _organization(request).locale
+    filter_form = forms.ChallengeFilterForm(request.GET or None)
+    status = filter_form.cleaned_data["status"] if filter_form.is_valid() else ""
+    page = Paginator(selectors.challenge_list(status=status or None), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    rows = [
+        {
+            "challenge": challenge,
+            "status_label": forms.choice_label(forms.STATUS_LABELS, challenge.status),
+            "progress": selectors.challenge_progress(challenge, list(challenge.skill_slots.all())),
+            "unit": _goal_unit(challenge, locale),
+            "counterpart_label": _counterpart_label(challenge),
+        }
+        for challenge in page.object_list
+    ]
+    return render(
+        request,
+        "challenges/manage_list.html",
+        {
+            "filter_form": filter_form,
+            "status": status,
+            "page": page,
+            "rows": rows,
+            "can_manage": _actor(request).has_perm(MANAGE),
+        },
+    )
+
+
+def _counterpart_label(challenge: Challenge) -> str:
+    counterpart = getattr(challenge, "counterpart", None)
+    if counterpart is None:
+        return ""
+    return forms.choice_label(forms.COUNTERPART_STATUS_LABELS, counterpart.status)
+
+
+# Challenges: create and edit ----------------------------------------------------------------------
+
+
+def _challenge_form_page(
+    request: HttpRequest,
+    form: forms.ChallengeForm,
+    formset: Any,
+    *,
+    challenge: Challenge | None = None,
+    slot_errors: list[str] | None = None,
+    template_key: str = "",
+) -> HttpResponse:
+    locale = _organization(request).locale
+    templates = [
+        {
+            "key": template.key,
+            "title": template.text("title", locale),
+            "description": template.text("description", locale),
+            "counterpart": template.text("counterpart", locale),
+            "goal_kind": forms.GOAL_KIND_LABELS[Challenge.GoalKind(template.goal_kind)],
+        }
+        for template in CHALLENGE_TEMPLATES
+    ]
+    slot_errors = [*formset.non_form_errors(), *(slot_errors or [])] if formset.is_bound else []
+    return render(
+        request,
+        "challenges/manage_form.html",
+        {
+            "form": form,
+            "formset": formset,
+            "slot_errors": slot_errors,
+            "challenge": challenge,
+            "templates": templates if challenge is None else [],
+            "template_key": template_key,
+            "error_summary": _error_summary(form, formset, slot_errors),
+        },
+    )
+
+
+def _error_summary(
+    form: forms.forms.Form, formset: Any = None, slot_errors: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Every error once, linking to its field: the list a screen reader hears first."""
+    if not form.is_bound:
+        return []
+    summary = [{"anchor": "", "message": message} for message in form.non_field_errors()]
+    for name, field_errors in form.errors.items():
+        if name == "__all__":
+            continue
+        bound = form[name]
+        anchor = bound.id_for_label or f"{bound.auto_id}_0"
+        summary.extend({"anchor": anchor, "label": bound.label, "message": m} for m in field_errors)
+    if formset is not None and formset.is_bound:
+        for row in formset.forms:
+            for name, field_errors in row.errors.items():
+                summary.extend(
+                    {"anchor": row[name].id_for_label, "label": row[name].label, "message": m}
+                    for m in field_errors
+                )
+        summary.extend({"anchor": "skill-slots", "message": m} for m in (slot_errors or []))
+    return summary
+
+
+def _slot_formset(request: HttpRequest, initial: list[dict[str, Any]] | None = None) -> Any:
+    if request.method == "POST":
+        return forms.SkillSlotFormSet(request.POST, prefix=forms.SKILL_SLOTS_PREFIX)
+    return forms.SkillSlotFormSet(initial=initial, prefix=forms.SKILL_SLOTS_PREFIX)
+
+
+def _form_kwargs(request: HttpRequest) -> dict[str, Any]:
+    organization = _organization(request)
+    return {"locale": organization.locale, "timezone_name": organization.timezone}
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def manage_challenge_create(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = forms.ChallengeForm(request.POST, **_form_kwargs(request))
+        formset = _slot_formset(request)
+        if form.is_valid() and formset.is_valid():
+            template_key = form.cleaned_data["template_key"]
+            try:
+                challenge = services.challenge_create(
+                    actor=_actor(request),
+                    fields=form.challenge_fields(),
+                    skill_slots=_slots_for(form, formset),
+                    counterpart=form.counterpart_input(),
+                    template_key=template_key if template_key in TEMPLATES_BY_KEY else "",
+                )
+            except ValidationError as error:
+                slot_errors = forms.service_errors_add(form, error)
+                return _challenge_form_page(request, form, formset, slot_errors=slot_errors)
+            messages.success(request, _("Draft saved. Publish it when it is ready."))
+            return redirect("challenges:manage_dashboard", pk=challenge.pk)
+        return _challenge_form_page(request, form, formset)
+
+    template_key = request.GET.get("template", "")
+    template = TEMPLATES_BY_KEY.get(template_key)
+    initial: dict[str, Any] = {}
+    slots: list[dict[str, Any]] = []
+    if template is not None:
+        metric = Metric.objects.filter(key=template.metric).first() if template.metric else None
+        initial, slots = forms.challenge_initial_from_template(
+            template, _organization(request).locale, timezone.now(), metric
+        )
+    form = forms.ChallengeForm(initial=initial, **_form_kwargs(request))
+    return _challenge_form_page(
+        request, form, _slot_formset(request, slots), template_key=template.key if template else ""
+    )
+
+
+def _slots_for(form: forms.ChallengeForm, formset: Any) -> list[services.SkillSlotInput]:
+    # Slots belong to skills goals only: another kind of goal drops them.
+    if form.cleaned_data.get("goal_kind") != Challenge.GoalKind.SKILLS:
+        return []
+    return forms.skill_slot_inputs(formset)
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def manage_challenge_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    challenge = get_object_or_404(selectors.challenge_list(), pk=pk)
+    if challenge.status != Challenge.Status.DRAFT:
+        messages.error(request, _("Only a draft can be edited: once published, its terms are a promise."))
+        return redirect("challenges:manage_dashboard", pk=challenge.pk)
+    has_counterpart = getattr(challenge, "counterpart", None) is not None
+    kwargs = {**_form_kwargs(request), "has_counterpart": has_counterpart}
+    if request.method == "POST":
+        form = forms.ChallengeForm(request.POST, **kwargs)
+        formset = _slot_formset(request)
+        if form.is_valid() and formset.is_valid():
+            try:
+                services.challenge_update(
+                    actor=_actor(request),
+                    challenge_id=challenge.pk,
+                    fields=form.challenge_fields(),
+                    skill_slots=_slots_for(form, formset),
+                    counterpart=form.counterpart_input(),
+                    remove_counterpart=form.counterpart_removed(),
+                )
+            except TransitionRefused as error:
+                _refused(request, error)
+                return redirect("challenges:manage_dashboard", pk=challenge.pk)
+            except ValidationError as error:
+                slot_errors = forms.service_errors_add(form, error)
+                return _challenge_form_page(
+                    request, form, formset, challenge=challenge, slot_errors=slot_errors
+                )
+            messages.success(request, _("Draft saved."))
+            return redirect("challenges:manage_dashboard", pk=challenge.pk)
+        return _challenge_form_page(request, form, formset, challenge=challenge)
+
+    initial, slots = forms.challenge_initial_from_instance(challenge)
+    form = forms.ChallengeForm(initial=initial, **kwargs)
+    return _challenge_form_page(request, form, _slot_formset(request, slots), challenge=challenge)
+
+
+# Challenges: transitions --------------------------------------------------------------------------
+
+
+@manager_required
+@require_POST
+def manage_challenge_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    challenge = get_object_or_404(Challenge, pk=pk)
+    try:
+        services.challenge_publish(actor=_actor(request), challenge_id=challenge.pk)
+    except (TransitionRefused, ValidationError) as error:
+        _refused(request, error)
+    else:
+        messages.success(request, _("The challenge is open: share its link."))
+    return redirect("challenges:manage_dashboard", pk=challenge.pk)
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def manage_challenge_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    challenge = get_object_or_404(Challenge, pk=pk)
+    if request.method == "GET" and challenge.status not in CHALLENGE_TRANSITIONS["cancel"].sources:
+        # A POST goes to the service, which says why (and decides under the row lock).
+        messages.error(request, _("Only a draft or an open challenge can be cancelled."))
+        return redirect("challenges:manage_dashboard", pk=challenge.pk)
+    form = forms.CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.challenge_cancel(
+                actor=_actor(request), challenge_id=challenge.pk, cause=form.cleaned_data["cause"]
+            )
+        except TransitionRefused as error:
+            _refused(request, error)
+            return redirect("challenges:manage_dashboard", pk=challenge.pk)
+        except ValidationError as error:
+            forms.service_errors_add(form, error)
+        else:
+            messages.success(request, _("The challenge is cancelled."))
+            return redirect("challenges:manage_dashboard", pk=challenge.pk)
+    return render(
+        request,
+        "challenges/manage_cancel.html",
+        {"challenge": challenge, "form": form, "error_summary": _error_summary(form)},
+    )
+
+
+# Challenges: dashboard and delivery ---------------------------------------------------------------
+
+
+def _dashboard_page(
+    request: HttpRequest, pk: int, delivery_form: forms.DeliveryForm | None = None
+) -> HttpResponse:
+    locale = _organization(request).locale
+    challenge = get_object_or_404(selectors.challenge_list(), pk=pk)
+    slots = list(challenge.skill_slots.all())
+    progress = selectors.challenge_progress(challenge, slots)
+    forecast = selectors.challenge_forecast(challenge)
+    needed_per_day: Decimal | int | None = forecast.needed_per_day if forecast else None
+    if needed_per_day is not None and challenge.goal_kind == Challenge.GoalKind.PARTICIPANTS:
+        needed_per_day = math.ceil(needed_per_day)  # people come whole
+    counterpart = getattr(challenge, "counterpart", None)
+    can_manage = _actor(request).has_perm(MANAGE)
+    if delivery_form is None and can_manage and counterpart is not None and counterpart.status == "due":
+        delivery_form = forms.DeliveryForm()
+    events = [
+        {
+            "event": event,
+            "from_label": _status_label(event.subject, event.from_status),
+            "to_label": _status_label(event.subject, event.to_status),
+        }
+        for event in selectors.challenge_events(challenge)
+    ]
+    return render(
+        request,
+        "challenges/manage_dashboard.html",
+        {
+            "challenge": challenge,
+            "status_label": forms.choice_label(forms.STATUS_LABELS, challenge.status),
+            "category_label": forms.choice_label(forms.CATEGORY_LABELS, challenge.category),
+            "unit": _goal_unit(challenge, locale),
+            "metric_name": _metric_name(challenge.metric, locale),
+            "slots": slots,
+            "progress": progress,
+            "forecast": forecast,
+            "needed_per_day": needed_per_day,
+            "standings": selectors.challenge_team_standings(challenge),
+            "counterpart": counterpart,
+            "counterpart_label": _counterpart_label(challenge),
+            "delivery_form": delivery_form if can_manage else None,
+            "events": events,
+            "can_manage": can_manage,
+            "can_edit": can_manage and challenge.status == Challenge.Status.DRAFT,
+            "can_publish": can_manage and challenge.status in CHALLENGE_TRANSITIONS["publish"].sources,
+            "can_cancel": can_manage and challenge.status in CHALLENGE_TRANSITIONS["cancel"].sources,
+            "error_summary": _error_summary(delivery_form) if delivery_form is not None else [],
+        },
+    )
+
+
+def _metric_name(metric: Metric | None, locale: str) -> str:
+    if metric is None:
+        return ""
+    return metric.name_fr if locale == "fr" else metric.name_en
+
+
+def _status_label(subject: str, status: str) -> str:
+    if not status:
+        return ""
+    counterpart = subject == ChallengeEvent.Subject.COUNTERPART
+    return forms.choice_label(forms.COUNTERPART_STATUS_LABELS if counterpart else forms.STATUS_LABELS, status)
+
+
+@reader_required
+@require_safe
+def manage_challenge_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
+    return _dashboard_page(request, pk)
+
+
+@manager_required
+@require_POST
+def manage_counterpart_deliver(request: HttpRequest, pk: int) -> HttpResponse:
+    challenge = get_object_or_404(Challenge, pk=pk)
+    form = forms.DeliveryForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.counterpart_deliver(
+                actor=_actor(request),
+                challenge_id=challenge.pk,
+                proof_text=form.cleaned_data["proof_text"],
+                proof_url=form.cleaned_data["proof_url"],
+                proof_file=form.cleaned_data["proof_file"],
+            )
+        except TransitionRefused as error:
+            _refused(request, error)
+            return redirect("challenges:manage_dashboard", pk=challenge.pk)
+        except ValidationError as error:
+            forms.service_errors_add(form, error)
+        else:
+            messages.success(request, _("The delivery is recorded; participants are told."))
+            return redirect("challenges:manage_dashboard", pk=challenge.pk)
+    return _dashboard_page(request, challenge.pk, delivery_form=form)
+
+
+# Teams --------------------------------------------------------------------------------------------
+
+
+@reader_required
+@require_safe
+def manage_team_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.team_list(), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [
+        {"team": team, "kind_label": forms.choice_label(forms.TEAM_KIND_LABELS, team.kind)}
+        for team in page.object_list
+    ]
+    return render(
+        request,
+        "challenges/manage_teams.html",
+        {"page": page, "rows": rows, "can_manage": _actor(request).has_perm(MANAGE)},
+    )
+
+
+def _team_form_page(
+    request: HttpRequest, form: forms.TeamForm, team: Team | None = None, team_name: str = ""
+) -> HttpResponse:
+    return render(
+        request,
+        "challenges/manage_team_form.html",
+        {"form": form, "team": team, "team_name": team_name, "error_summary": _error_summary(form)},
+    )
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def manage_team_create(request: HttpRequest) -> HttpResponse:
+    form = forms.TeamForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            team = services.team_create(
+                name=form.cleaned_data["name"],
+                kind=form.cleaned_data["kind"],
+                captain=form.cleaned_data["captain_email"],
+            )
+        except ValidationError as error:
+            forms.team_service_errors_add(form, error)
+        else:
+            messages.success(request, _("Team “%(name)s” created.") % {"name": team.name})
+            return redirect(reverse("challenges:team_list"))
+    return _team_form_page(request, form)
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def manage_team_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    team = get_object_or_404(Team.objects.select_related("captain"), pk=pk)
+    captain_email = team.captain.email if team.captain else ""
+    initial = {"name": team.name, "kind": team.kind, "captain_email": captain_email}
+    form = forms.TeamForm(request.POST or None, initial=initial)
+    # The service changes the instance before it checks it: keep the saved name for the page.
+    team_name = team.name
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.team_update(
+                team=team,
+                name=form.cleaned_data["name"],
+                kind=form.cleaned_data["kind"],
+                captain=form.cleaned_data["captain_email"],
+            )
+        except ValidationError as error:
+            forms.team_service_errors_add(form, error)
+        else:
+            messages.success(request, _("Team “%(name)s” saved.") % {"name": team.name})
+            return redirect(reverse("challenges:team_list"))
+    return _team_form_page(request, form, team, team_name)
+
+
+@manager_required
+@require_POST
+def manage_team_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    team = get_object_or_404(Team, pk=pk)
+    name = team.name
+    try:
+        services.team_delete(team=team)
+    except ValidationError as error:
+        _refused(request, error)
+    else:
+        messages.success(request, _("Team “%(name)s” deleted.") % {"name": name})
+    return redirect(reverse("challenges:team_list"))
