@@ -36,6 +36,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     # When the "set your password" e-mail went out: the task that sends it runs at most once.
     invitation_sent_at = models.DateTimeField(null=True, blank=True)
+    # Privacy first: others see "a participant" unless the person chooses to show their name.
+    show_name = models.BooleanField(default=False)
+    # Empty: the organisation's language.
+    language = models.CharField(max_length=2, blank=True, choices=[("fr", "Français"), ("en", "English")])
+    # Set when the person erased their account: the row stays, anonymous, so totals do not change.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     objects = CrowdactUserManager()
 

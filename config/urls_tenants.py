@@ -8,5 +8,6 @@ urlpatterns = [
     path("healthz", tenant_views.healthz, name="healthz"),
     path("", include("accounts.urls")),
     path("", include("challenges.urls")),
+    path("", include("participants.urls")),
     path("api/", include("config.urls_api")),
 ]

@@ -58,6 +58,12 @@ class Organization(TenantMixin):
         blank=True,
         help_text="Participants of a company must sign in with an address at one of these domains.",
     )
+    embed_origins = ArrayField(
+        models.URLField(max_length=200),
+        default=list,
+        blank=True,
+        help_text="Intranet origins allowed to frame the challenge widget, e.g. https://intranet.acme.example",
+    )
     headcount = models.PositiveIntegerField(
         null=True, blank=True, help_text="Employees or residents, for participation rates."
     )

@@ -42,6 +42,7 @@ TENANT_APPS = [
     "django.contrib.messages",
     "accounts",
     "challenges",
+    "participants",
     "reports",
     "rest_framework",
 ]
