@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("challenges.urls")),
     path("", include("participants.urls")),
     path("api/", include("config.urls_api")),
+    path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -7,6 +7,8 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import set_urlconf
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 
 from tenants.db import tenant_connection
 from tenants.models import Domain
@@ -26,6 +28,15 @@ class OrganizationMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Leave the connection as it was found: a worker thread (or a test) goes on in its schema.
+        connection = tenant_connection()
+        previous = connection.tenant
+        try:
+            return self._route(request)
+        finally:
+            connection.set_tenant(previous)
+
+    def _route(self, request: HttpRequest) -> HttpResponse:
         tenant_connection().set_schema_to_public()
         try:
             host = request.get_host().rsplit(":", 1)[0].lower()
@@ -59,3 +70,39 @@ class OrganizationMiddleware:
     ) -> HttpResponse:
         # Rendered without the request: nothing here may depend on a session or an organisation.
         return HttpResponse(render_to_string(template, context or {}), status=status)
+
+
+class OrganizationLanguageMiddleware:
+    """Speak the organisation's language unless the person chose the other one.
+
+    On an organisation's site: the signed-in person's choice, else the language cookie set by the
+    language switch, else the organisation's locale. On the public site: the browser's languages.
+    Placed after the authentication middleware, in place of Django's LocaleMiddleware.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        language = self._language(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        patch_vary_headers(response, ("Accept-Language", "Cookie"))
+        response.headers.setdefault("Content-Language", language)
+        return response
+
+    @staticmethod
+    def _language(request: HttpRequest) -> str:
+        organization = getattr(request, "tenant", None)
+        if organization is None:
+            return translation.get_language_from_request(request)
+        supported = {code for code, _ in settings.LANGUAGES}
+        user = getattr(request, "user", None)
+        chosen = getattr(user, "language", "") if user is not None and user.is_authenticated else ""
+        if chosen in supported:
+            return str(chosen)
+        cookie = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        if cookie in supported:
+            return cookie
+        return str(organization.locale)

@@ -112,3 +112,18 @@ def test_stored_files_are_separate_per_organisation(org_a, org_b, settings, tmp_
         assert not default_storage.exists(name)
 
     assert path_a.startswith(str(tmp_path / "alpha"))
+
+
+def test_each_organisation_speaks_its_language_unless_the_person_chose_the_other(org_b, client_a, client_b):
+    assert client_a.get("/").headers["Content-Language"] == "en"
+    assert client_b.get("/").headers["Content-Language"] == "fr"
+    assert b'<html lang="fr">' in client_b.get("/").content
+
+    client_b.cookies["django_language"] = "en"
+    assert client_b.get("/").headers["Content-Language"] == "en"
+
+    client_b.cookies.pop("django_language")
+    with tenant_context(org_b):
+        resident = User.objects.create_user(email="resident@beta.test", language="en")
+        client_b.force_login(resident)
+    assert client_b.get("/").headers["Content-Language"] == "en"
