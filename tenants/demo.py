@@ -25,6 +25,8 @@ from challenges.services import (
     team_create,
     team_join,
 )
+from participants.models import JoinLink
+from participants.services import join_link_create, join_link_url
 from tenants.models import Organization
 from tenants.selectors import organization_url, site_url
 from tenants.services import organization_create
@@ -106,6 +108,7 @@ OPERATOR_EMAIL = "operator@crowdact.example"
 class SeedResult:
     created: list[str] = field(default_factory=list)
     sign_ins: list[tuple[str, str, str]] = field(default_factory=list)  # url, email, role
+    join_links: list[tuple[str, str]] = field(default_factory=list)  # organisation name, url
 
 
 def seed_demo() -> SeedResult:
@@ -135,6 +138,8 @@ def seed_demo() -> SeedResult:
             library_install()
             _seed_people_and_teams(demo)
             _seed_challenges(demo)
+            join_link = _seed_join_link(demo)
+        result.join_links.append((demo.name, join_link_url(join_link, organization)))
         url = organization_url(organization)
         result.sign_ins += [(url, demo.admin[0], ORG_ADMIN), (url, demo.executive[0], EXECUTIVE)]
         result.sign_ins += [(url, demo.participants[0][0], PARTICIPANT)]
@@ -162,6 +167,21 @@ def _seed_people_and_teams(demo: DemoOrganization) -> None:
             email=email, display_name=display_name, role=PARTICIPANT, password=DEMO_PASSWORD
         )
         team_join(user=participant, team=teams[team_index])
+
+
+def _seed_join_link(demo: DemoOrganization) -> JoinLink:
+    """The organisation-wide join link to post on the intranet: the active one, or a new one."""
+    now = timezone.now()
+    active = (
+        JoinLink.objects.filter(challenge__isnull=True, revoked_at__isnull=True)
+        .exclude(expires_at__lte=now)
+        .order_by("created_at", "pk")
+        .first()
+    )
+    if active is not None:
+        return active
+    label = "Intranet" if demo.locale == Organization.Locale.ENGLISH else "Intranet de la ville"
+    return join_link_create(actor=User.objects.get(email=demo.admin[0]), label=label)
 
 
 def _seed_challenges(demo: DemoOrganization) -> None:

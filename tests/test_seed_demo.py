@@ -1,3 +1,4 @@
+import re
 from typing import Any
 
 import pytest
@@ -8,6 +9,7 @@ from accounts.models import User
 from accounts.roles import EXECUTIVE, ORG_ADMIN, PARTICIPANT
 from challenges.models import Challenge, Team, TeamMembership
 from challenges.selectors import challenge_forecast
+from participants.models import JoinLink
 from tenants.models import Organization
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +30,9 @@ def _snapshot() -> dict[str, dict[str, Any]]:
                 "roles": sorted(User.objects.values_list("email", "groups__name")),
                 "teams": sorted(Team.objects.values_list("name", "kind")),
                 "members": sorted(TeamMembership.objects.values_list("user__email", "team__name")),
+                "join_links": sorted(
+                    JoinLink.objects.values_list("token", "challenge", "expires_at", "revoked_at")
+                ),
                 "challenges": sorted(
                     Challenge.objects.values_list(
                         "goal_kind", "status", "counterpart__status", "pledge_count"
@@ -67,6 +72,10 @@ def test_seed_demo_creates_two_organisations_and_changes_nothing_the_second_time
     assert "csr@acme.example" in out
     assert "http://localhost/admin/" in out
     assert User.objects.get(email="operator@crowdact.example").is_superuser
+    for slug in ("acme", "villeneuve"):
+        [(token, challenge, expires_at, revoked_at)] = first[slug]["join_links"]
+        assert (challenge, expires_at, revoked_at) == (None, None, None)
+        assert f"http://{slug}.localhost/join/{token}/" in out
 
     call_command("seed_demo")
 
@@ -88,3 +97,18 @@ def test_demo_sign_ins_work(capsys):
 
     assert response.status_code == 302
     assert b"Claire Petit" in client.get("/").content
+
+
+def test_the_printed_join_links_open_the_join_form(capsys):
+    from django.test import Client
+
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    links = dict(re.findall(r"http://(acme|villeneuve)\.localhost(/join/[\w-]+/)", out))
+
+    assert set(links) == {"acme", "villeneuve"}
+    for slug, path in links.items():
+        response = Client(HTTP_HOST=f"{slug}.localhost").get(path)
+        assert response.status_code == 200, slug
+        assert b'name="email"' in response.content
+        assert b'name="display_name"' in response.content

@@ -9,6 +9,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "k7#Qp2@vLx9!mZr4$Tb8&Wn3*Hy6^Jc1%Fd5(Gs0)Ua-Eo_Ki+Rl=Xw]Pq[Zt",
     "DATABASE_URL": "postgres://crowdact:secret@db.internal:5432/crowdact",
     "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
+    "CACHE_URL": "rediscache://redis.internal:6379/1",
     "EMAIL_URL": "smtp+tls://mailer:secret@smtp.internal:587",
     "BASE_DOMAIN": "crowdact.example",
     "STRIPE_SECRET_KEY": "sk_live_placeholder",
@@ -35,7 +36,9 @@ def test_production_settings_pass_the_deployment_checklist():
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "EMAIL_URL"])
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "EMAIL_URL", "CACHE_URL"]
+)
 def test_production_settings_refuse_to_start_without_a_required_variable(missing):
     env = {key: value for key, value in PRODUCTION_ENV.items() if key != missing}
 

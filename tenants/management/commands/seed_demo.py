@@ -17,3 +17,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
         for url, email, role in result.sign_ins:
             self.stdout.write(f"  {url:<40} {email:<30} {role}")
+        self.stdout.write(
+            "Join links (open one to join as a new participant;"
+            " the sign-in e-mail shows in the worker's output):"
+        )
+        for name, url in result.join_links:
+            self.stdout.write(f"  {name:<25} {url}")

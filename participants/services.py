@@ -1,0 +1,273 @@
+"""How people come in: join links (written by admins) and one-time sign-in links (asked for by anyone
+holding a join link), in the current organisation's schema.
+
+A join link is shared with the whole organisation, so it only opens the door to the form. Signing in
+takes a link e-mailed to the address given: single use, 15 minutes, and kept as a SHA-256 hash, so
+the database alone cannot sign anyone in. The address's owner proves it by clicking: the first
+sign-in creates the participant, later ones find them. No password.
+"""
+
+import datetime as dt
+import enum
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, models, transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from accounts.roles import PARTICIPANT
+from accounts.services import user_create
+from challenges.models import Challenge
+from participants.models import JoinLink, SignInLink
+from tenants.background import enqueue_on_commit
+from tenants.db import tenant_connection
+from tenants.models import Organization
+from tenants.selectors import organization_url
+
+MANAGE = "accounts.manage_organization"
+SIGN_IN_LINK_LIFETIME = dt.timedelta(minutes=15)
+# A link may lead to a challenge people can still join: pledging goes on after success.
+JOINABLE_STATUSES = (Challenge.Status.DRAFT, Challenge.Status.OPEN, Challenge.Status.SUCCEEDED)
+TENANT_URLCONF = "config.urls_tenants"
+
+
+class JoinRefused(Exception):  # noqa: N818 - reads as what happened, like TransitionRefused
+    """A join token that opens nothing. The reason is safe to show: the token was in the visitor's hands."""
+
+    class Reason(enum.StrEnum):
+        UNKNOWN = "unknown"
+        REVOKED = "revoked"
+        EXPIRED = "expired"
+
+    def __init__(self, reason: "JoinRefused.Reason") -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+
+
+class SignInRefused(Exception):  # noqa: N818 - reads as what happened
+    """A sign-in link that signs nobody in."""
+
+    class Reason(enum.StrEnum):
+        UNKNOWN = "unknown"
+        USED = "used"
+        EXPIRED = "expired"
+        WITHDRAWN = "withdrawn"  # its join link was revoked in the meantime
+        CLOSED = "closed"  # the account was erased or deactivated
+        NO_ACCOUNT = "no_account"  # asked from the sign-in page, for an address with no account here
+
+    def __init__(self, reason: "SignInRefused.Reason", sign_in_link: SignInLink | None = None) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.sign_in_link = sign_in_link
+
+
+def max_length(model: type[models.Model], name: str) -> int:
+    """How long a text field of a model may be: checked here, before the database refuses it."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.CharField)  # noqa: S101 - narrows the type
+    return int(field.max_length or 0)
+
+
+def sign_in_secret_hash(secret: str) -> str:
+    """What is stored of a sign-in secret."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _require_manager(actor: User | AnonymousUser) -> None:
+    if not actor.is_authenticated or not actor.has_perm(MANAGE):
+        raise PermissionDenied("Only an organisation admin can do this.")
+
+
+# Join links ---------------------------------------------------------------------------------------
+
+
+def join_link_path(join_link: JoinLink) -> str:
+    return reverse("access:join", kwargs={"token": join_link.token}, urlconf=TENANT_URLCONF)
+
+
+def join_link_url(join_link: JoinLink, organization: Organization) -> str:
+    """The full address to post on the intranet."""
+    return organization_url(organization, join_link_path(join_link))
+
+
+def join_link_create(
+    *,
+    actor: User,
+    challenge_id: int | None = None,
+    label: str = "",
+    expires_at: dt.datetime | None = None,
+) -> JoinLink:
+    """Create a join link for the organisation, or for one challenge it can still be joined to."""
+    _require_manager(actor)
+    errors: dict[str, list[str]] = {}
+    challenge = None
+    if challenge_id is not None:
+        challenge = Challenge.objects.filter(pk=challenge_id).first()
+        if challenge is None:
+            errors["challenge"] = [_("This challenge does not exist.")]
+        elif challenge.status not in JOINABLE_STATUSES:
+            errors["challenge"] = [_("This challenge is over: nobody can join it any more.")]
+    if expires_at is not None and expires_at <= timezone.now():
+        errors["expires_at"] = [_("The expiry must be in the future.")]
+    label = label.strip()
+    if len(label) > max_length(JoinLink, "label"):
+        errors["label"] = [_("The label is too long.")]
+    if errors:
+        raise ValidationError(errors)
+    return JoinLink.objects.create(
+        token=secrets.token_urlsafe(32),
+        label=label,
+        challenge=challenge,
+        created_by=actor,
+        expires_at=expires_at,
+    )
+
+
+def join_link_revoke(*, actor: User, join_link_id: int) -> JoinLink:
+    """Revoke a join link for good. Revoking it again changes nothing."""
+    _require_manager(actor)
+    JoinLink.objects.filter(pk=join_link_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    return JoinLink.objects.get(pk=join_link_id)
+
+
+def join_link_check(token: str) -> JoinLink:
+    """The join link of this token, if it still opens the door; else JoinRefused says why."""
+    join_link = JoinLink.objects.select_related("challenge").filter(token=token).first()
+    if join_link is None:
+        raise JoinRefused(JoinRefused.Reason.UNKNOWN)
+    if join_link.revoked_at is not None:
+        raise JoinRefused(JoinRefused.Reason.REVOKED)
+    if join_link.expires_at is not None and join_link.expires_at <= timezone.now():
+        raise JoinRefused(JoinRefused.Reason.EXPIRED)
+    return join_link
+
+
+# Sign-in links ------------------------------------------------------------------------------------
+
+
+def email_check(organization: Organization, email: str) -> str:
+    """The address, normalised, if the organisation accepts it; else ValidationError on "email".
+
+    A company accepts its allowed domains only, exactly: a subdomain is another domain unless it is
+    listed too. A municipality or an association accepts any address.
+    """
+    email = email.strip().lower()
+    try:
+        if len(email) > max_length(SignInLink, "email"):
+            raise ValidationError("too long")
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": [_("Enter a valid e-mail address.")]}) from None
+    if organization.kind == Organization.Kind.COMPANY:
+        allowed = {domain.strip().lower().lstrip("@") for domain in organization.allowed_email_domains}
+        if not allowed:
+            raise ValidationError(
+                {"email": [_("This organisation has not set its e-mail domains yet: ask its admin.")]}
+            )
+        if email.rsplit("@", 1)[1] not in allowed:
+            domains = ", ".join(f"@{domain}" for domain in sorted(allowed))
+            raise ValidationError(
+                {"email": [_("Use your work address, ending in %(domains)s.") % {"domains": domains}]}
+            )
+    return email
+
+
+def sign_in_request(
+    *, join_link: JoinLink | None, email: str, display_name: str, language: str | None = None
+) -> SignInLink:
+    """E-mail a one-time sign-in link to `email`, whether or not that person is known here.
+
+    The work is the same either way, so neither the answer nor its timing tells who is known.
+    Without a join link (a returning person asking from the sign-in page), the link signs in an
+    existing account only: joining takes a join link.
+    """
+    from participants.tasks import sign_in_link_send
+
+    organization: Organization = tenant_connection().tenant
+    email = email_check(organization, email)
+    display_name = display_name.strip()
+    if len(display_name) > max_length(SignInLink, "display_name"):
+        raise ValidationError({"display_name": [_("The name is too long.")]})
+    secret = secrets.token_urlsafe(32)
+    sign_in_link = SignInLink.objects.create(
+        key_hash=sign_in_secret_hash(secret),
+        email=email,
+        display_name=display_name,
+        join_link=join_link,
+        challenge=join_link.challenge if join_link is not None else None,
+        expires_at=timezone.now() + SIGN_IN_LINK_LIFETIME,
+    )
+    language = language or translation.get_language() or organization.locale
+    # Only the hash is stored, so the worker cannot rebuild the link: the secret travels in the task's
+    # arguments. It lives 15 minutes and works once, which bounds what a reader of the broker could do.
+    enqueue_on_commit(sign_in_link_send, sign_in_link.pk, secret, language)
+    return sign_in_link
+
+
+def sign_in_link_path(secret: str) -> str:
+    return reverse("access:sign_in", kwargs={"secret": secret}, urlconf=TENANT_URLCONF)
+
+
+def sign_in_link_check(secret: str) -> SignInLink:
+    """The sign-in link of this secret, if it can still sign in; else SignInRefused says why."""
+    sign_in_link = (
+        SignInLink.objects.select_related("join_link", "challenge")
+        .filter(key_hash=sign_in_secret_hash(secret))
+        .first()
+    )
+    if sign_in_link is None:
+        raise SignInRefused(SignInRefused.Reason.UNKNOWN)
+    if sign_in_link.used_at is not None:
+        raise SignInRefused(SignInRefused.Reason.USED, sign_in_link)
+    if sign_in_link.expires_at <= timezone.now():
+        raise SignInRefused(SignInRefused.Reason.EXPIRED, sign_in_link)
+    if sign_in_link.join_link is not None and sign_in_link.join_link.revoked_at is not None:
+        raise SignInRefused(SignInRefused.Reason.WITHDRAWN, sign_in_link)
+    return sign_in_link
+
+
+def _participant_for(sign_in_link: SignInLink) -> User:
+    """The person of this address: found (whatever the case of the address), or created."""
+    user = User.objects.filter(email__iexact=sign_in_link.email).first()
+    if user is not None:
+        return user
+    try:
+        with transaction.atomic():
+            # No password: this person always signs in by e-mail (user_create leaves it unusable).
+            return user_create(
+                email=sign_in_link.email, display_name=sign_in_link.display_name, role=PARTICIPANT
+            )
+    except IntegrityError:
+        # Two first sign-ins of the same address at once (two links, two tabs): the other one won.
+        return User.objects.get(email__iexact=sign_in_link.email)
+
+
+@transaction.atomic
+def sign_in_consume(*, secret: str) -> User:
+    """Use a sign-in link, once: return the person to sign in, created on their first sign-in."""
+    sign_in_link = sign_in_link_check(secret)
+    now = timezone.now()
+    # The UPDATE is the single-use guard: of two clicks at once, only one finds used_at still empty.
+    claimed = SignInLink.objects.filter(pk=sign_in_link.pk, used_at__isnull=True, expires_at__gt=now).update(
+        used_at=now
+    )
+    if not claimed:
+        raise SignInRefused(SignInRefused.Reason.USED, sign_in_link)
+    if (
+        sign_in_link.join_link_id is None
+        and not User.objects.filter(email__iexact=sign_in_link.email).exists()
+    ):
+        raise SignInRefused(SignInRefused.Reason.NO_ACCOUNT, sign_in_link)
+    user = _participant_for(sign_in_link)
+    if not user.is_active or user.erased_at is not None:
+        raise SignInRefused(SignInRefused.Reason.CLOSED, sign_in_link)
+    if not user.display_name and sign_in_link.display_name:
+        user.display_name = sign_in_link.display_name
+        user.save(update_fields=["display_name"])
+    return user
