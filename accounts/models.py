@@ -57,6 +57,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         ]
 
     def __str__(self) -> str:
+        if self.erased_at is not None:
+            return "Erased account"
         return self.display_name or self.email
 
     def get_full_name(self) -> str:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE as CSP_NONCE
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -61,6 +62,8 @@ TENANT_LIMIT_SET_CALLS = True
 MIDDLEWARE = [
     "tenants.middleware.OrganizationMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before anything renders a page: it gives each request the nonce of its inline <style>.
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -211,6 +214,26 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp). Pages load only this site's files; the one inline <style> of
+# base.html (the organisation's colour) carries the request's nonce, and the inline <style> of
+# plain.html (error pages, rendered without a request) is allowed by its hash (a test checks it).
+# No page may be framed, except the challenge widget, which lets the organisation's
+# `embed_origins` frame it (participants/views_pages.py); the API docs page relaxes its own policy
+# (config/urls_api.py).
+PLAIN_PAGE_STYLE_HASH = "'sha256-+ZGR0rVBC/o3CXTWNgotQNQYz9Z5128pEmagSHbUV+8='"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", CSP_NONCE, PLAIN_PAGE_STYLE_HASH],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+    },
+}
 
 LOGGING = {
     "version": 1,
