@@ -1,6 +1,7 @@
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from accounts.models import User
 from config.celery import app
@@ -23,16 +24,20 @@ def invitation_send(user_id: int) -> bool:
             return False
         organization = tenant_connection().tenant
         link = organization_url(organization, user_set_password_path(user))
-        send_mail(
-            subject=f"Your Crowdact space for {organization.name}",
-            message=(
-                f"Hello,\n\nA Crowdact space has been opened for {organization.name}.\n"
-                f"Set your password here (the link works once): {link}\n\n"
-                f"Then sign in at {organization_url(organization)}\n"
-            ),
-            from_email=None,
-            recipient_list=[user.email],
-        )
+        # Sent from a worker, where no request chose the language: the person's, else the organisation's.
+        with translation.override(user.language or organization.locale):
+            names = {"name": organization.name, "link": link, "url": organization_url(organization)}
+            send_mail(
+                subject=gettext("Your Crowdact space for %(name)s") % names,
+                message=gettext(
+                    "Hello,\n\nA Crowdact space has been opened for %(name)s.\n"
+                    "Set your password here (the link works once): %(link)s\n\n"
+                    "Then sign in at %(url)s\n"
+                )
+                % names,
+                from_email=None,
+                recipient_list=[user.email],
+            )
         user.invitation_sent_at = timezone.now()
         user.save(update_fields=["invitation_sent_at"])
     return True

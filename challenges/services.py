@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from accounts.models import User
 from challenges import states
@@ -63,7 +64,9 @@ def team_update(*, team: Team, name: str, kind: str, captain: User | None) -> Te
 
 def team_delete(*, team: Team) -> None:
     if team.memberships.exists():
-        raise ValidationError({"team": ["This team still has members: move them to another team first."]})
+        raise ValidationError(
+            {"team": [gettext("This team still has members: move them to another team first.")]}
+        )
     team.delete()
 
 
@@ -110,25 +113,25 @@ def _challenge_check(fields: Mapping[str, Any], skill_slots: list[SkillSlotInput
 
     goal_kind = fields.get("goal_kind")
     if goal_kind in (GoalKind.PARTICIPANTS, GoalKind.QUANTITY) and not fields.get("goal_target"):
-        add("goal_target", "Set the number to reach.")
+        add("goal_target", gettext("Set the number to reach."))
     target = fields.get("goal_target")
     if goal_kind == GoalKind.PARTICIPANTS and target is not None and Decimal(target) % 1:
-        add("goal_target", "A number of participants is a whole number.")
+        add("goal_target", gettext("A number of participants is a whole number."))
     if goal_kind == GoalKind.QUANTITY and not fields.get("metric"):
-        add("metric", "A quantity goal needs a metric (km, meals, kg…).")
+        add("metric", gettext("A quantity goal needs a metric (km, meals, kg…)."))
     if goal_kind == GoalKind.SKILLS:
         if not skill_slots:
-            add("skill_slots", "A skills goal needs at least one skill slot.")
+            add("skill_slots", gettext("A skills goal needs at least one skill slot."))
         names = [slot.skill.strip().lower() for slot in skill_slots]
         if len(set(names)) != len(names):
-            add("skill_slots", "Each skill appears once; raise its count instead.")
+            add("skill_slots", gettext("Each skill appears once; raise its count instead."))
         for slot in skill_slots:
             if not slot.skill.strip():
-                add("skill_slots", "Each skill slot needs a name.")
+                add("skill_slots", gettext("Each skill slot needs a name."))
             if slot.count < 1:
-                add("skill_slots", f"“{slot.skill}” needs at least one person.")
+                add("skill_slots", gettext("“%(skill)s” needs at least one person.") % {"skill": slot.skill})
             if slot.hours is not None and slot.hours <= 0:
-                add("skill_slots", f"“{slot.skill}”: hours must be positive.")
+                add("skill_slots", gettext("“%(skill)s”: hours must be positive.") % {"skill": slot.skill})
             try:
                 SkillSlot(skill=slot.skill.strip(), count=slot.count, hours=slot.hours).clean_fields(
                     exclude=["challenge", "filled_count", "filled_hours"]
@@ -139,7 +142,7 @@ def _challenge_check(fields: Mapping[str, Any], skill_slots: list[SkillSlotInput
                         add("skill_slots", f"“{slot.skill[:40]}”: {message}")
     starts_at, deadline = fields.get("starts_at"), fields.get("deadline")
     if starts_at and deadline and deadline <= starts_at:
-        add("deadline", "The deadline must come after the start.")
+        add("deadline", gettext("The deadline must come after the start."))
     return errors
 
 
@@ -148,7 +151,7 @@ def _counterpart_check(data: CounterpartInput | None, errors: dict[str, list[str
     if data is None:
         return
     if not data.description.strip():
-        errors.setdefault("counterpart", []).append("Describe what the organisation commits to.")
+        errors.setdefault("counterpart", []).append(gettext("Describe what the organisation commits to."))
     counterpart = Counterpart(
         description=data.description.strip() or "-",
         amount=data.amount,
@@ -162,7 +165,9 @@ def _counterpart_check(data: CounterpartInput | None, errors: dict[str, list[str
             key = "counterpart" if field == "description" else f"counterpart.{field}"
             errors.setdefault(key, []).extend(messages)
     if data.amount is not None and not data.currency.strip():
-        errors.setdefault("counterpart.currency", []).append("Give the currency of the amount (EUR, USD…).")
+        errors.setdefault("counterpart.currency", []).append(
+            gettext("Give the currency of the amount (EUR, USD…).")
+        )
 
 
 def _validated(challenge: Challenge, errors: dict[str, list[str]]) -> None:
@@ -178,7 +183,7 @@ def _validated(challenge: Challenge, errors: dict[str, list[str]]) -> None:
 
 def _require(actor: User, permission: str | None) -> None:
     if permission and not actor.has_perm(permission):
-        raise PermissionDenied("Only an organisation admin can do this.")
+        raise PermissionDenied(gettext("Only an organisation admin can do this."))
 
 
 def _record(
@@ -243,7 +248,10 @@ def challenge_update(
     _require(actor, states.MANAGE)
     challenge = _locked(challenge_id)
     if challenge.status != Status.DRAFT:
-        raise TransitionRefused(f"Only a draft can be edited; this challenge is {challenge.status}.")
+        raise TransitionRefused(
+            gettext("Only a draft can be edited; this challenge is %(status)s.")
+            % {"status": states.status_word(challenge.status)}
+        )
     for key in CHALLENGE_FIELDS:
         if key in fields:
             setattr(challenge, key, fields[key])
@@ -292,7 +300,7 @@ def _locked(challenge_id: int) -> Challenge:
     try:
         return Challenge.objects.select_for_update().get(pk=challenge_id)
     except Challenge.DoesNotExist as exc:
-        raise ValidationError({"challenge": ["This challenge does not exist."]}) from exc
+        raise ValidationError({"challenge": [gettext("This challenge does not exist.")]}) from exc
 
 
 @transaction.atomic
@@ -303,9 +311,9 @@ def challenge_publish(*, actor: User, challenge_id: int) -> Challenge:
         states.CHALLENGE_TRANSITIONS, "publish", challenge.status, "challenge"
     )
     if challenge.deadline <= timezone.now():
-        raise ValidationError({"deadline": ["The deadline has passed: move it before publishing."]})
+        raise ValidationError({"deadline": [gettext("The deadline has passed: move it before publishing.")]})
     if challenge.goal_kind == GoalKind.SKILLS and not challenge.skill_slots.exists():
-        raise ValidationError({"skill_slots": ["A skills goal needs at least one skill slot."]})
+        raise ValidationError({"skill_slots": [gettext("A skills goal needs at least one skill slot.")]})
     challenge.status = transition.target
     challenge.save(update_fields=["status", "updated_at"])
     _record(challenge, ChallengeEvent.Subject.CHALLENGE, Status.DRAFT, transition.target, actor, "Published")
@@ -320,7 +328,9 @@ def challenge_cancel(*, actor: User, challenge_id: int, cause: str) -> Challenge
         states.CHALLENGE_TRANSITIONS, "cancel", challenge.status, "challenge"
     )
     if not cause.strip():
-        raise ValidationError({"cause": ["Say why the challenge is cancelled: participants will read it."]})
+        raise ValidationError(
+            {"cause": [gettext("Say why the challenge is cancelled: participants will read it.")]}
+        )
     previous = challenge.status
     challenge.status = transition.target
     challenge.save(update_fields=["status", "updated_at"])
@@ -408,13 +418,15 @@ def counterpart_deliver(
     challenge = _locked(challenge_id)
     counterpart = Counterpart.objects.select_for_update().filter(challenge=challenge).first()
     if counterpart is None:
-        raise TransitionRefused("This challenge has no counterpart to deliver.")
+        raise TransitionRefused(gettext("This challenge has no counterpart to deliver."))
     transition = states.check_transition(
         states.COUNTERPART_TRANSITIONS, "deliver", counterpart.status, "counterpart"
     )
     _require(actor, transition.permission)
     if not (proof_text.strip() or proof_url.strip() or proof_file):
-        raise ValidationError({"proof_text": ["Give a proof of delivery: a text, a link or a file."]})
+        raise ValidationError(
+            {"proof_text": [gettext("Give a proof of delivery: a text, a link or a file.")]}
+        )
     counterpart.proof_text, counterpart.proof_url = proof_text.strip(), proof_url.strip()
     if proof_file:
         counterpart.proof_file = proof_file
@@ -442,11 +454,14 @@ def counterpart_deliver(
 def _open_for_action(challenge: Challenge, now: dt.datetime, *, allow_succeeded: bool = False) -> None:
     allowed = {Status.OPEN, Status.SUCCEEDED} if allow_succeeded else {Status.OPEN}
     if challenge.status not in allowed:
-        raise TransitionRefused(f"This challenge is {challenge.status}: it does not take this any more.")
+        raise TransitionRefused(
+            gettext("This challenge is %(status)s: it does not take this any more.")
+            % {"status": states.status_word(challenge.status)}
+        )
     if now < challenge.starts_at:
-        raise TransitionRefused("This challenge has not started yet.")
+        raise TransitionRefused(gettext("This challenge has not started yet."))
     if now > challenge.deadline:
-        raise TransitionRefused("The deadline of this challenge has passed.")
+        raise TransitionRefused(gettext("The deadline of this challenge has passed."))
 
 
 @transaction.atomic
@@ -458,16 +473,18 @@ def pledge_create(*, user: User, challenge_id: int, skill_slot_id: int | None = 
     slot = None
     if challenge.goal_kind == GoalKind.SKILLS:
         if skill_slot_id is None:
-            raise ValidationError({"skill_slot": ["Choose the skill you offer."]})
+            raise ValidationError({"skill_slot": [gettext("Choose the skill you offer.")]})
         slot = SkillSlot.objects.select_for_update().filter(pk=skill_slot_id, challenge=challenge).first()
         if slot is None:
-            raise ValidationError({"skill_slot": ["This skill slot is not part of this challenge."]})
+            raise ValidationError({"skill_slot": [gettext("This skill slot is not part of this challenge.")]})
         if slot.filled_count >= slot.count:
-            raise TransitionRefused(f"The “{slot.skill}” slot is already filled.")
+            raise TransitionRefused(
+                gettext("The “%(skill)s” slot is already filled.") % {"skill": slot.skill}
+            )
     elif skill_slot_id is not None:
-        raise ValidationError({"skill_slot": ["This challenge has no skill slots."]})
+        raise ValidationError({"skill_slot": [gettext("This challenge has no skill slots.")]})
     if Pledge.objects.filter(challenge=challenge, user=user, withdrawn_at__isnull=True).exists():
-        raise TransitionRefused("You have already pledged to this challenge.")
+        raise TransitionRefused(gettext("You have already pledged to this challenge."))
     pledge = Pledge.objects.create(challenge=challenge, user=user, team=_team_of(user), skill_slot=slot)
     challenge.pledge_count += 1
     challenge.save(update_fields=["pledge_count", "updated_at"])
@@ -482,10 +499,13 @@ def pledge_create(*, user: User, challenge_id: int, skill_slot_id: int | None = 
 def pledge_withdraw(*, user: User, challenge_id: int) -> Pledge:
     challenge = _locked(challenge_id)
     if challenge.status != Status.OPEN:
-        raise TransitionRefused(f"This challenge is {challenge.status}: pledges can no longer be withdrawn.")
+        raise TransitionRefused(
+            gettext("This challenge is %(status)s: pledges can no longer be withdrawn.")
+            % {"status": states.status_word(challenge.status)}
+        )
     pledge = Pledge.objects.filter(challenge=challenge, user=user, withdrawn_at__isnull=True).first()
     if pledge is None:
-        raise TransitionRefused("You have not pledged to this challenge.")
+        raise TransitionRefused(gettext("You have not pledged to this challenge."))
     pledge.withdrawn_at = timezone.now()
     pledge.save(update_fields=["withdrawn_at"])
     challenge.pledge_count -= 1
@@ -507,9 +527,9 @@ def pledge_confirm(*, user: User, challenge_id: int) -> Pledge:
         .first()
     )
     if pledge is None:
-        raise TransitionRefused("You have not pledged to this challenge.")
+        raise TransitionRefused(gettext("You have not pledged to this challenge."))
     if pledge.challenge.status != Status.SUCCEEDED:
-        raise TransitionRefused("You can confirm once the challenge has succeeded.")
+        raise TransitionRefused(gettext("You can confirm once the challenge has succeeded."))
     if pledge.confirmed_at is None:
         pledge.confirmed_at = timezone.now()
         pledge.save(update_fields=["confirmed_at"])
@@ -540,16 +560,17 @@ def contribution_create(
     today = today or timezone.localdate(now)
     errors: dict[str, list[str]] = {}
     if challenge.goal_kind == GoalKind.PARTICIPANTS:
-        raise TransitionRefused("This challenge counts pledges, not quantities.")
+        raise TransitionRefused(gettext("This challenge counts pledges, not quantities."))
     _open_for_action(challenge, now, allow_succeeded=True)
     if amount is None or amount <= 0:
-        errors.setdefault("amount", []).append("Enter a positive amount.")
+        errors.setdefault("amount", []).append(gettext("Enter a positive amount."))
     if day > today:
-        errors.setdefault("day", []).append("This day is in the future.")
+        errors.setdefault("day", []).append(gettext("This day is in the future."))
     window_start, window_end = timezone.localdate(challenge.starts_at), timezone.localdate(challenge.deadline)
     if not window_start <= day <= window_end:
         errors.setdefault("day", []).append(
-            f"Pick a day between {window_start.isoformat()} and {window_end.isoformat()}."
+            gettext("Pick a day between %(start)s and %(end)s.")
+            % {"start": window_start.isoformat(), "end": window_end.isoformat()}
         )
     slot = None
     if challenge.goal_kind == GoalKind.SKILLS:
@@ -557,12 +578,12 @@ def contribution_create(
             SkillSlot.objects.select_for_update().filter(pk=skill_slot_id or 0, challenge=challenge).first()
         )
         if slot is None:
-            errors.setdefault("skill_slot", []).append("Choose the skill slot these hours are for.")
+            errors.setdefault("skill_slot", []).append(gettext("Choose the skill slot these hours are for."))
         elif not Pledge.objects.filter(
             challenge=challenge, user=user, skill_slot=slot, withdrawn_at__isnull=True
         ).exists():
             errors.setdefault("skill_slot", []).append(
-                "Offer yourself for this skill slot before logging hours."
+                gettext("Offer yourself for this skill slot before logging hours.")
             )
         cap = SKILL_HOURS_DAILY_CAP
     else:
@@ -575,8 +596,12 @@ def contribution_create(
         already = logged["total"] or Decimal(0)
         if already + amount > cap:
             errors.setdefault("amount", []).append(
-                f"At most {cap.normalize():f} a day: "
-                f"{already.normalize():f} already logged on {day.isoformat()}."
+                gettext("At most %(cap)s a day: %(already)s already logged on %(day)s.")
+                % {
+                    "cap": f"{cap.normalize():f}",
+                    "already": f"{already.normalize():f}",
+                    "day": day.isoformat(),
+                }
             )
     if errors:
         raise ValidationError(errors)
@@ -629,7 +654,7 @@ def metric_create(
     _require(actor, states.MANAGE)
     errors: dict[str, list[str]] = {}
     if action_factor is not None and baseline_factor is None:
-        errors["baseline_factor"] = ["An action factor needs the baseline it replaces."]
+        errors["baseline_factor"] = [gettext("An action factor needs the baseline it replaces.")]
     metric = Metric(
         key=key.strip() or slugify(name_en)[:80],
         name_en=name_en.strip(),

@@ -7,6 +7,9 @@ do their effects in plain sight, in one transaction.
 
 from dataclasses import dataclass
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy, pgettext_lazy
+
 from challenges.models import Challenge, Counterpart
 
 ChallengeStatus = Challenge.Status
@@ -59,11 +62,59 @@ COUNTERPART_TRANSITIONS: dict[str, Transition] = {
 }  # fmt: skip
 
 
+# A status inside a sentence of a refusal: in English the stored value itself ("open").
+STATUS_WORDS: dict[str, dict[str, Promise]] = {
+    "challenge": {
+        ChallengeStatus.DRAFT: pgettext_lazy("challenge status", "draft"),
+        ChallengeStatus.OPEN: pgettext_lazy("challenge status", "open"),
+        ChallengeStatus.SUCCEEDED: pgettext_lazy("challenge status", "succeeded"),
+        ChallengeStatus.FAILED: pgettext_lazy("challenge status", "failed"),
+        ChallengeStatus.CANCELLED: pgettext_lazy("challenge status", "cancelled"),
+    },
+    "counterpart": {
+        CounterpartStatus.PROMISED: pgettext_lazy("counterpart status", "promised"),
+        CounterpartStatus.DUE: pgettext_lazy("counterpart status", "due"),
+        CounterpartStatus.DELIVERED: pgettext_lazy("counterpart status", "delivered"),
+        CounterpartStatus.VOID: pgettext_lazy("counterpart status", "void"),
+    },
+}
+
+# One whole sentence per transition, so that each language can word it its own way.
+REFUSALS: dict[tuple[str, str], Promise] = {
+    ("challenge", "publish"): gettext_lazy(
+        "Cannot publish a challenge that is %(status)s; only from: %(allowed)s."
+    ),
+    ("challenge", "succeed"): gettext_lazy(
+        "Cannot succeed a challenge that is %(status)s; only from: %(allowed)s."
+    ),
+    ("challenge", "fail"): gettext_lazy(
+        "Cannot fail a challenge that is %(status)s; only from: %(allowed)s."
+    ),
+    ("challenge", "cancel"): gettext_lazy(
+        "Cannot cancel a challenge that is %(status)s; only from: %(allowed)s."
+    ),
+    ("counterpart", "fall_due"): gettext_lazy(
+        "Cannot fall due a counterpart that is %(status)s; only from: %(allowed)s."
+    ),
+    ("counterpart", "deliver"): gettext_lazy(
+        "Cannot deliver a counterpart that is %(status)s; only from: %(allowed)s."
+    ),
+    ("counterpart", "void"): gettext_lazy(
+        "Cannot void a counterpart that is %(status)s; only from: %(allowed)s."
+    ),
+}
+
+
+def status_word(status: str, subject: str = "challenge") -> str:
+    """The status as a word of the current language, for a sentence that names it."""
+    return str(STATUS_WORDS[subject].get(status, status))
+
+
 def check_transition(table: dict[str, Transition], name: str, current: str, label: str) -> Transition:
     transition = table[name]
     if current not in transition.sources:
-        allowed = ", ".join(sorted(transition.sources))
+        allowed = ", ".join(status_word(source, label) for source in sorted(transition.sources))
         raise TransitionRefused(
-            f"Cannot {name.replace('_', ' ')} a {label} that is {current}; only from: {allowed}."
+            str(REFUSALS[label, name]) % {"status": status_word(current, label), "allowed": allowed}
         )
     return transition

@@ -67,7 +67,8 @@ def notify_challenge_event(challenge_id: int, event: str) -> int:
         )
         messages = []
         for notification in pending:
-            body = render_to_string(f"emails/{event}.{organization.locale}.txt", context)
+            language = notification.user.language or organization.locale
+            body = render_to_string(f"emails/{event}.{language}.txt", context)
             subject, _, text = body.strip().partition("\n")
             messages.append(
                 EmailMessage(subject.strip(), text.strip() + "\n", None, [notification.user.email])

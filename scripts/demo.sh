@@ -81,6 +81,7 @@ say "Installing Crowdact into .venv if pyproject.toml changed (a minute or two t
 # shellcheck source=scripts/venv.sh
 source scripts/venv.sh
 venv_install "dev,demo"
+compile_messages # the French pages and e-mails (locale/fr/LC_MESSAGES/django.po)
 
 # Checked before anything starts: the web server would otherwise fail only at the very end.
 if ! "$PY" -c 'import socket, sys

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 source scripts/venv.sh
 venv_install "dev,demo"
+compile_messages; browser_tools_install # translations, Chromium and axe-core (scripts/venv.sh)
 
 export DJANGO_SETTINGS_MODULE=config.settings.test
 step() { printf '\n== %s\n' "$*"; }

@@ -14,3 +14,43 @@ venv_install() {
         touch "$stamp"
     fi
 }
+
+# The compiled French catalogue (locale/*/LC_MESSAGES/django.mo) is built here, never committed.
+# A second or less: done on every run, so a changed .po is always what the pages speak.
+compile_messages() {
+    if ! command -v msgfmt >/dev/null 2>&1; then
+        if [ "$(id -u)" -ne 0 ]; then
+            echo "Compiling the translations needs GNU gettext's msgfmt: install it (sudo apt-get install gettext) and run this again." >&2
+            return 1
+        fi
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null
+    fi
+    DJANGO_SETTINGS_MODULE=config.settings.base .venv/bin/python manage.py compilemessages --ignore=.venv --ignore=.data --ignore=.git --ignore=node_modules --verbosity 0
+}
+
+# What the browser tests need (tests/browser/): Debian's Chromium, driven by Playwright for Python
+# (installed with the dev extra; it never downloads a browser of its own) and axe-core from the npm
+# registry, injected into each page to check WCAG 2.1 AA.
+browser_tools_install() {
+    if [ ! -x /usr/bin/chromium ]; then
+        if [ "$(id -u)" -ne 0 ]; then
+            echo "The browser tests need Chromium at /usr/bin/chromium: install Debian's package (sudo apt-get install chromium) and run this again." >&2
+            return 1
+        fi
+        echo "Installing Debian's Chromium for the browser tests (once)…"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    fi
+    # npm ci again only when package-lock.json changed since the last install.
+    local stamp
+    stamp="node_modules/.installed-$(sha256sum package-lock.json | cut -c1-16)"
+    if [ ! -f "$stamp" ]; then
+        if ! command -v npm >/dev/null 2>&1; then
+            echo "The browser tests need Node.js and npm (to install axe-core): install them and run this again." >&2
+            return 1
+        fi
+        npm ci --no-audit --no-fund --loglevel=error >/dev/null
+        touch "$stamp"
+    fi
+}

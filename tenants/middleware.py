@@ -85,9 +85,11 @@ class OrganizationLanguageMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         language = self._language(request)
-        translation.activate(language)
         request.LANGUAGE_CODE = language
-        response = self.get_response(request)
+        # Like the schema, the language goes back to what it was: a thread that serves the next
+        # request (or runs a task) does not inherit this person's language.
+        with translation.override(language):
+            response = self.get_response(request)
         patch_vary_headers(response, ("Accept-Language", "Cookie"))
         response.headers.setdefault("Content-Language", language)
         return response
