@@ -64,6 +64,8 @@ class PendingOnlyExecutor:
     """Wraps a django-tenants executor and hands it only the schemas with pending migrations."""
 
     def __init__(self, executor_class: type[MigrationExecutor], args: Any, options: dict[str, Any]) -> None:
+        # migrate_schemas ran the system checks once already; `migrate` would run them again per schema.
+        options = {**options, "skip_checks": True}
         self.inner = executor_class(args, options)
         self.options = options
 

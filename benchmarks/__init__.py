@@ -1,0 +1,1 @@
+"""Benchmarks: run them by hand (see tenancy.py); they are not part of the test suite."""
