@@ -8,6 +8,7 @@ contributions). Errors: see config/api.py.
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -32,6 +33,7 @@ from challenges.serializers import (
     TeamOutput,
 )
 from challenges.services import CounterpartInput, SkillSlotInput
+from challenges.states import TransitionRefused
 from config.api import (
     AdminWritesOthersRead,
     IsOrganizationAdmin,
@@ -461,12 +463,16 @@ class PledgeCreateApi(APIView):
         description="Pledge to the challenge, for oneself.",
     )
     def post(self, request: Request, challenge_id: int) -> Response:
-        challenge = _visible_challenge(request, challenge_id)
         data = _valid(self.Input, request.data)
-        pledge = services.pledge_create(
-            user=request_user(request), challenge_id=challenge.pk, skill_slot_id=data["skill_slot"]
-        )
-        pledge = selectors.pledge_list().get(pk=pledge.pk)
+        # The hot path of a launch day: no lookups beyond what pledge_create needs. Whether this
+        # person may see the challenge matters only when the pledge is refused (a draft is a 404).
+        try:
+            pledge = services.pledge_create(
+                user=request_user(request), challenge_id=challenge_id, skill_slot_id=data["skill_slot"]
+            )
+        except (DjangoValidationError, TransitionRefused):
+            _visible_challenge(request, challenge_id)
+            raise
         return Response(
             PledgeOutput(pledge, context={"request": request}).data, status=status.HTTP_201_CREATED
         )

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.text import slugify
@@ -464,33 +464,86 @@ def _open_for_action(challenge: Challenge, now: dt.datetime, *, allow_succeeded:
         raise TransitionRefused(gettext("The deadline of this challenge has passed."))
 
 
-@transaction.atomic
+PLEDGE_UNIQUE_CONSTRAINT = "pledge_one_active_per_person"
+
+
 def pledge_create(*, user: User, challenge_id: int, skill_slot_id: int | None = None) -> Pledge:
-    """Pledge to a challenge (for a skills goal: offer oneself for one skill slot)."""
-    challenge = _locked(challenge_id)
-    # Joining stays possible after success, until the deadline: the movement keeps growing.
-    _open_for_action(challenge, timezone.now(), allow_succeeded=True)
-    slot = None
+    """Pledge to a challenge (for a skills goal: offer oneself for one skill slot).
+
+    Thousands of people may pledge to one challenge within minutes, so the challenge's row lock is
+    taken last and held for one statement: the pledge is inserted first (the unique index refuses a
+    second active pledge of the same person), then one UPDATE counts it, re-checks that the
+    challenge still takes pledges and locks the row until commit. Success, if this pledge reaches
+    the goal, happens under that lock, once.
+    """
+    challenge = (
+        Challenge.objects.only("id", "title", "status", "goal_kind", "starts_at", "deadline")
+        .filter(pk=challenge_id)
+        .first()
+    )
+    if challenge is None:
+        raise ValidationError({"challenge": [gettext("This challenge does not exist.")]})
     if challenge.goal_kind == GoalKind.SKILLS:
-        if skill_slot_id is None:
-            raise ValidationError({"skill_slot": [gettext("Choose the skill you offer.")]})
-        slot = SkillSlot.objects.select_for_update().filter(pk=skill_slot_id, challenge=challenge).first()
-        if slot is None:
-            raise ValidationError({"skill_slot": [gettext("This skill slot is not part of this challenge.")]})
-        if slot.filled_count >= slot.count:
-            raise TransitionRefused(
-                gettext("The “%(skill)s” slot is already filled.") % {"skill": slot.skill}
-            )
-    elif skill_slot_id is not None:
+        return _skill_pledge_create(user=user, challenge_id=challenge_id, skill_slot_id=skill_slot_id)
+    if skill_slot_id is not None:
         raise ValidationError({"skill_slot": [gettext("This challenge has no skill slots.")]})
+    now = timezone.now()
+    # Joining stays possible after success, until the deadline: the movement keeps growing.
+    _open_for_action(challenge, now, allow_succeeded=True)
+    team = _team_of(user)
+    try:
+        with transaction.atomic():
+            pledge = Pledge.objects.create(challenge=challenge, user=user, team=team)
+            counted = _pledge_count_add(challenge_id, now)
+            if counted is None:
+                # The challenge closed in the meantime: say why, and keep nothing.
+                _open_for_action(Challenge.objects.get(pk=challenge_id), timezone.now(), allow_succeeded=True)
+                raise TransitionRefused(gettext("This challenge does not take pledges any more."))
+            pledge_count, status, goal_target = counted
+            if status == Status.OPEN and goal_target is not None and pledge_count >= goal_target:
+                _succeed_if_reached(
+                    Challenge.objects.get(pk=challenge_id),
+                    f"Goal reached with pledge #{pledge.pk}, participant number {pledge_count}",
+                )
+    except IntegrityError as exc:
+        if PLEDGE_UNIQUE_CONSTRAINT not in str(exc):
+            raise
+        raise TransitionRefused(gettext("You have already pledged to this challenge.")) from exc
+    return pledge
+
+
+def _pledge_count_add(challenge_id: int, now: dt.datetime) -> tuple[int, str, Decimal | None] | None:
+    """Count one more pledge if the challenge still takes pledges; lock its row until commit."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE challenges_challenge SET pledge_count = pledge_count + 1, updated_at = %s "
+            "WHERE id = %s AND status IN (%s, %s) AND starts_at <= %s AND deadline >= %s "
+            "RETURNING pledge_count, status, goal_target",
+            [now, challenge_id, Status.OPEN, Status.SUCCEEDED, now, now],
+        )
+        row = cursor.fetchone()
+    return (row[0], row[1], row[2]) if row else None
+
+
+@transaction.atomic
+def _skill_pledge_create(*, user: User, challenge_id: int, skill_slot_id: int | None) -> Pledge:
+    """Offer oneself for a skill slot: the slot's places are counted under the challenge's lock."""
+    challenge = _locked(challenge_id)
+    _open_for_action(challenge, timezone.now(), allow_succeeded=True)
+    if skill_slot_id is None:
+        raise ValidationError({"skill_slot": [gettext("Choose the skill you offer.")]})
+    slot = SkillSlot.objects.select_for_update().filter(pk=skill_slot_id, challenge=challenge).first()
+    if slot is None:
+        raise ValidationError({"skill_slot": [gettext("This skill slot is not part of this challenge.")]})
+    if slot.filled_count >= slot.count:
+        raise TransitionRefused(gettext("The “%(skill)s” slot is already filled.") % {"skill": slot.skill})
     if Pledge.objects.filter(challenge=challenge, user=user, withdrawn_at__isnull=True).exists():
         raise TransitionRefused(gettext("You have already pledged to this challenge."))
     pledge = Pledge.objects.create(challenge=challenge, user=user, team=_team_of(user), skill_slot=slot)
     challenge.pledge_count += 1
     challenge.save(update_fields=["pledge_count", "updated_at"])
-    if slot is not None:
-        slot.filled_count += 1
-        slot.save(update_fields=["filled_count"])
+    slot.filled_count += 1
+    slot.save(update_fields=["filled_count"])
     _succeed_if_reached(challenge, f"Goal reached with pledge #{pledge.pk}")
     return pledge
 
