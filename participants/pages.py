@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.urls import NoReverseMatch
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import ApiToken, User
 from challenges import selectors
@@ -265,7 +266,7 @@ def team_choose(*, user: User, team_id: int) -> TeamMembership:
     """Join a team, leaving the previous one. Pledges already made stay with the team they were made in."""
     team = Team.objects.filter(pk=team_id).first()
     if team is None:
-        raise ValidationError({"team": ["This team does not exist."]})
+        raise ValidationError({"team": [gettext("This team does not exist.")]})
     return team_join(user=user, team=team)
 
 

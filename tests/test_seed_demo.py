@@ -80,7 +80,7 @@ def test_seed_demo_creates_two_organisations_and_changes_nothing_the_second_time
     call_command("seed_demo")
 
     assert _snapshot() == first
-    assert "nothing changed" in capsys.readouterr().out
+    assert "already present" in capsys.readouterr().out
 
 
 def test_demo_sign_ins_work(capsys):

@@ -11,6 +11,8 @@
   in a fresh context (no cookie but the session given) on that organisation's host;
   `shared_page_for` hands the same page to every test that asks with the same arguments (faster, for
   tests that only look).
+- `translated(slug, text)`: a text of the pages in the organisation's language, from the catalogue.
+- `company_email_domains`: alpha takes @alpha.test addresses only, until the browser tests are over.
 - `axe_source` and tests/browser/support.py: axe-core (node_modules, installed by ./scripts/test.sh)
   checks WCAG 2.1 A and AA; `assert_accessible` fails on serious and critical violations and says
   which, where and how to fix them. `sign_in` makes a signed-in session for the browser's cookie.
@@ -27,7 +29,7 @@ from django.contrib.sessions.models import Session
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.db import connections
 from django.test.testcases import LiveServerThread
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Browser, Page, sync_playwright
 
@@ -162,6 +164,40 @@ def browser_cleanup(browser_db: None) -> Iterator[None]:
             Team.objects.filter(created_at__gte=started).delete()
             User.objects.filter(date_joined__gte=started).delete()
             Session.objects.all().delete()
+
+
+@pytest.fixture(scope="package")
+def company_email_domains(browser_db: None) -> Iterator[list[str]]:
+    """alpha, the company, takes addresses of its own domain only, as a company does once set up.
+
+    The organisation lives in the public schema, which `browser_cleanup` leaves alone: its domains
+    are put back as they were when the browser tests are over.
+    """
+    alpha = organization("alpha")
+    previous = list(alpha.allowed_email_domains)
+    alpha.allowed_email_domains = ["alpha.test"]
+    alpha.save(update_fields=["allowed_email_domains"])
+    yield alpha.allowed_email_domains
+    alpha.allowed_email_domains = previous
+    alpha.save(update_fields=["allowed_email_domains"])
+
+
+@pytest.fixture(scope="package")
+def translated(browser_db: None) -> Callable[[str, str], str]:
+    """`translated("beta", "I pledge")`: the text as the organisation's pages show it, from the catalogue.
+
+    In French, it must differ from the English: a catalogue not compiled (or a string left out) would
+    otherwise let an English page pass for a French one.
+    """
+    languages = {slug: str(organization(slug).locale) for slug in ORGANIZATIONS}
+
+    def translate(slug: str, text: str) -> str:
+        with translation.override(languages[slug]):
+            result = translation.gettext(text)
+        assert languages[slug] == "en" or result != text, f"“{text}” is not translated (catalogue compiled?)"
+        return result
+
+    return translate
 
 
 @pytest.fixture(scope="package")

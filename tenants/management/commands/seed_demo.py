@@ -13,7 +13,7 @@ class Command(BaseCommand):
         if result.created:
             self.stdout.write(f"Created: {', '.join(result.created)}")
         else:
-            self.stdout.write("Demo data already present: nothing changed.")
+            self.stdout.write("Demo organisations already present: only what was missing was added.")
         self.stdout.write(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
         for url, email, role in result.sign_ins:
             self.stdout.write(f"  {url:<40} {email:<30} {role}")
