@@ -2,11 +2,10 @@ import zoneinfo
 
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
-from tenants.validators import validate_slug
+from tenants.validators import validate_brand_colour, validate_slug
 
 
 def validate_timezone(value: str) -> None:
@@ -46,11 +45,7 @@ class Organization(TenantMixin):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     locale = models.CharField(max_length=2, choices=Locale.choices, default=Locale.FRENCH)
     timezone = models.CharField(max_length=64, default="Europe/Paris", validators=[validate_timezone])
-    brand_color = models.CharField(
-        max_length=7,
-        default="#1F6F5C",
-        validators=[RegexValidator(r"^#[0-9A-Fa-f]{6}$", "Enter a colour as #RRGGBB.")],
-    )
+    brand_color = models.CharField(max_length=7, default="#1F6F5C", validators=[validate_brand_colour])
     logo = models.FileField(upload_to=logo_upload_to, blank=True)
     allowed_email_domains = ArrayField(
         models.CharField(max_length=253),
