@@ -5,8 +5,14 @@ from tenants.validators import validate_brand_colour
 
 
 @pytest.mark.parametrize("colour", ["#1F6F5C", "#767676", "#000000", "#0b3d91"])
-def test_a_brand_colour_dark_enough_for_white_text_is_accepted(colour):
-    validate_brand_colour(colour)
+def test_a_brand_colour_dark_enough_for_white_text_is_accepted(org_a, colour):
+    org_a.brand_color = colour
+
+    org_a.full_clean()
+    org_a.save(update_fields=["brand_color"])
+
+    org_a.refresh_from_db()
+    assert org_a.brand_color == colour
 
 
 @pytest.mark.parametrize(
