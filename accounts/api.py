@@ -12,7 +12,8 @@ from rest_framework.views import APIView
 from accounts.models import ApiToken
 from accounts.serializers import PersonOutput
 from accounts.tokens import api_token_create, api_token_list, api_token_revoke
-from config.api import IsOrganizationAdmin, Pagination, error_responses, paginated_response, request_user
+from config.api import IsOrganizationAdmin, Pagination, error_responses, paginated_response
+from tenants.http import request_user
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):

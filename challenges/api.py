@@ -42,8 +42,8 @@ from config.api import (
     can_read_all,
     error_responses,
     paginated_response,
-    request_user,
 )
+from tenants.http import request_user
 
 
 def _valid(serializer_class: type[serializers.Serializer], data: Any, **kwargs: Any) -> dict[str, Any]:

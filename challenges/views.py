@@ -23,25 +23,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts.models import User
 from challenges import forms, selectors, services
 from challenges.library import CHALLENGE_TEMPLATES, TEMPLATES_BY_KEY
 from challenges.models import Challenge, ChallengeEvent, Metric, Team
 from challenges.states import CHALLENGE_TRANSITIONS, MANAGE, TransitionRefused
-from tenants.models import Organization
+from tenants.http import request_organization, request_user
 
 VIEW_DASHBOARD = "accounts.view_dashboard"
 PAGE_SIZE = 50
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
-
-
-def _organization(request: HttpRequest) -> Organization:
-    return cast(Organization, request.tenant)  # type: ignore[attr-defined]
-
-
-def _actor(request: HttpRequest) -> User:
-    return cast(User, request.user)
 
 
 def permission_required(permission: str) -> Callable[[View], View]:
@@ -56,9 +47,9 @@ def permission_required(permission: str) -> Callable[[View], View]:
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            if not _actor(request).has_perm(permission):
+            if not request_user(request).has_perm(permission):
                 raise PermissionDenied
-            with timezone.override(zoneinfo.ZoneInfo(_organization(request).timezone)):
+            with timezone.override(zoneinfo.ZoneInfo(request_organization(request).timezone)):
                 return view(request, *args, **kwargs)
 
         return cast(View, wrapped)
@@ -92,7 +83,7 @@ def _goal_unit(challenge: Challenge, locale: str) -> str:
 @reader_required
 @require_safe
 def manage_challenge_list(request: HttpRequest) -> HttpResponse:
-    locale = _organization(request).locale
+    locale = request_organization(request).locale
     filter_form = forms.ChallengeFilterForm(request.GET or None)
     status = filter_form.cleaned_data["status"] if filter_form.is_valid() else ""
     page = Paginator(selectors.challenge_list(status=status or None), PAGE_SIZE).get_page(
@@ -116,7 +107,7 @@ def manage_challenge_list(request: HttpRequest) -> HttpResponse:
             "status": status,
             "page": page,
             "rows": rows,
-            "can_manage": _actor(request).has_perm(MANAGE),
+            "can_manage": request_user(request).has_perm(MANAGE),
         },
     )
 
@@ -140,7 +131,7 @@ def _challenge_form_page(
     slot_errors: list[str] | None = None,
     template_key: str = "",
 ) -> HttpResponse:
-    locale = _organization(request).locale
+    locale = request_organization(request).locale
     templates = [
         {
             "key": template.key,
@@ -198,7 +189,7 @@ def _slot_formset(request: HttpRequest, initial: list[dict[str, Any]] | None = N
 
 
 def _form_kwargs(request: HttpRequest) -> dict[str, Any]:
-    organization = _organization(request)
+    organization = request_organization(request)
     return {"locale": organization.locale, "timezone_name": organization.timezone}
 
 
@@ -212,7 +203,7 @@ def manage_challenge_create(request: HttpRequest) -> HttpResponse:
             template_key = form.cleaned_data["template_key"]
             try:
                 challenge = services.challenge_create(
-                    actor=_actor(request),
+                    actor=request_user(request),
                     fields=form.challenge_fields(),
                     skill_slots=_slots_for(form, formset),
                     counterpart=form.counterpart_input(),
@@ -232,7 +223,7 @@ def manage_challenge_create(request: HttpRequest) -> HttpResponse:
     if template is not None:
         metric = Metric.objects.filter(key=template.metric).first() if template.metric else None
         initial, slots = forms.challenge_initial_from_template(
-            template, _organization(request).locale, timezone.now(), metric
+            template, request_organization(request).locale, timezone.now(), metric
         )
     form = forms.ChallengeForm(initial=initial, **_form_kwargs(request))
     return _challenge_form_page(
@@ -262,7 +253,7 @@ def manage_challenge_edit(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid() and formset.is_valid():
             try:
                 services.challenge_update(
-                    actor=_actor(request),
+                    actor=request_user(request),
                     challenge_id=challenge.pk,
                     fields=form.challenge_fields(),
                     skill_slots=_slots_for(form, formset),
@@ -294,7 +285,7 @@ def manage_challenge_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def manage_challenge_publish(request: HttpRequest, pk: int) -> HttpResponse:
     challenge = get_object_or_404(Challenge, pk=pk)
     try:
-        services.challenge_publish(actor=_actor(request), challenge_id=challenge.pk)
+        services.challenge_publish(actor=request_user(request), challenge_id=challenge.pk)
     except (TransitionRefused, ValidationError) as error:
         _refused(request, error)
     else:
@@ -314,7 +305,7 @@ def manage_challenge_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.challenge_cancel(
-                actor=_actor(request), challenge_id=challenge.pk, cause=form.cleaned_data["cause"]
+                actor=request_user(request), challenge_id=challenge.pk, cause=form.cleaned_data["cause"]
             )
         except TransitionRefused as error:
             _refused(request, error)
@@ -337,7 +328,7 @@ def manage_challenge_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def _dashboard_page(
     request: HttpRequest, pk: int, delivery_form: forms.DeliveryForm | None = None
 ) -> HttpResponse:
-    locale = _organization(request).locale
+    locale = request_organization(request).locale
     challenge = get_object_or_404(selectors.challenge_list(), pk=pk)
     slots = list(challenge.skill_slots.all())
     progress = selectors.challenge_progress(challenge, slots)
@@ -346,7 +337,7 @@ def _dashboard_page(
     if needed_per_day is not None and challenge.goal_kind == Challenge.GoalKind.PARTICIPANTS:
         needed_per_day = math.ceil(needed_per_day)  # people come whole
     counterpart = getattr(challenge, "counterpart", None)
-    can_manage = _actor(request).has_perm(MANAGE)
+    can_manage = request_user(request).has_perm(MANAGE)
     if delivery_form is None and can_manage and counterpart is not None and counterpart.status == "due":
         delivery_form = forms.DeliveryForm()
     events = [
@@ -411,7 +402,7 @@ def manage_counterpart_deliver(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.counterpart_deliver(
-                actor=_actor(request),
+                actor=request_user(request),
                 challenge_id=challenge.pk,
                 proof_text=form.cleaned_data["proof_text"],
                 proof_url=form.cleaned_data["proof_url"],
@@ -442,7 +433,7 @@ def manage_team_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "challenges/manage_teams.html",
-        {"page": page, "rows": rows, "can_manage": _actor(request).has_perm(MANAGE)},
+        {"page": page, "rows": rows, "can_manage": request_user(request).has_perm(MANAGE)},
     )
 
 

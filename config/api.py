@@ -7,7 +7,7 @@ transition the state of a thing does not allow.
 """
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -22,16 +22,10 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView, exception_handler
 
-from accounts.models import User
 from challenges.states import TransitionRefused
 
 MANAGE = "accounts.manage_organization"
 VIEW_DASHBOARD = "accounts.view_dashboard"
-
-
-def request_user(request: Request) -> User:
-    """The signed-in person (views reach this only past IsAuthenticated)."""
-    return cast(User, request.user)
 
 
 def can_manage(user: Any) -> bool:

@@ -6,7 +6,6 @@ POST from its page, not by opening it: mail scanners that open links would other
 """
 
 import datetime as dt
-from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -21,13 +20,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts.models import User
 from challenges.views import manager_required, reader_required
 from participants import ratelimit, services
 from participants.forms_access import EmailLinkForm, JoinForm, JoinLinkForm, service_errors_add
 from participants.models import JoinLink
 from participants.services import JoinRefused, SignInRefused
-from tenants.models import Organization
+from tenants.http import request_organization, request_user
 
 PAGE_SIZE = 50
 SESSION_EMAIL_KEY = "participants:join-email"
@@ -47,10 +45,6 @@ SIGN_IN_REFUSED_STATUS = {
     SignInRefused.Reason.CLOSED: 403,
     SignInRefused.Reason.NO_ACCOUNT: 404,
 }
-
-
-def _organization(request: HttpRequest) -> Organization:
-    return cast(Organization, request.tenant)  # type: ignore[attr-defined]
 
 
 def _error_summary(form: Form) -> list[dict[str, object]]:
@@ -123,7 +117,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         join_link = services.join_link_check(token)
     except JoinRefused as refusal:
         return _join_refused(request, refusal)
-    organization = _organization(request)
+    organization = request_organization(request)
     if request.method != "POST":
         return _join_page(request, join_link, JoinForm(organization=organization))
 
@@ -175,7 +169,7 @@ def join_sent(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def email_link(request: HttpRequest) -> HttpResponse:
     """A returning participant has no password: they ask for a one-time link to their address."""
-    organization = _organization(request)
+    organization = request_organization(request)
     minutes = int(services.SIGN_IN_LINK_LIFETIME.total_seconds() // 60)
     if request.method != "POST":
         form = EmailLinkForm(organization=organization)
@@ -247,10 +241,6 @@ def sign_in(request: HttpRequest, secret: str) -> HttpResponse:
 # Admins: join links ---------------------------------------------------------------------------------
 
 
-def _actor(request: HttpRequest) -> User:
-    return cast(User, request.user)
-
-
 def _status(join_link: JoinLink, now: dt.datetime) -> str:
     if join_link.revoked_at is not None:
         return "revoked"
@@ -262,7 +252,7 @@ def _status(join_link: JoinLink, now: dt.datetime) -> str:
 @reader_required
 @require_safe
 def manage_join_link_list(request: HttpRequest) -> HttpResponse:
-    organization = _organization(request)
+    organization = request_organization(request)
     page = Paginator(JoinLink.objects.select_related("challenge"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -281,7 +271,7 @@ def manage_join_link_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "rows": rows,
-            "can_manage": _actor(request).has_perm(services.MANAGE),
+            "can_manage": request_user(request).has_perm(services.MANAGE),
         },
     )
 
@@ -289,12 +279,12 @@ def manage_join_link_list(request: HttpRequest) -> HttpResponse:
 @manager_required
 @require_http_methods(["GET", "POST"])
 def manage_join_link_create(request: HttpRequest) -> HttpResponse:
-    form = JoinLinkForm(request.POST or None, timezone_name=_organization(request).timezone)
+    form = JoinLinkForm(request.POST or None, timezone_name=request_organization(request).timezone)
     if request.method == "POST" and form.is_valid():
         challenge = form.cleaned_data["challenge"]
         try:
             join_link = services.join_link_create(
-                actor=_actor(request),
+                actor=request_user(request),
                 challenge_id=challenge.pk if challenge is not None else None,
                 label=form.cleaned_data["label"],
                 expires_at=form.cleaned_data["expires_at"],
@@ -319,6 +309,6 @@ def manage_join_link_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 def manage_join_link_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     join_link = get_object_or_404(JoinLink, pk=pk)
-    services.join_link_revoke(actor=_actor(request), join_link_id=join_link.pk)
+    services.join_link_revoke(actor=request_user(request), join_link_id=join_link.pk)
     messages.success(request, _("Join link revoked: it no longer lets anyone in."))
     return redirect("access:join_link_list")

@@ -31,7 +31,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts.models import User
 from challenges import selectors
 from challenges import services as challenge_services
 from challenges.forms import (
@@ -45,7 +44,7 @@ from challenges.models import Challenge, Metric, SkillSlot, Team
 from challenges.states import TransitionRefused
 from participants import forms_pages as forms
 from participants import pages
-from tenants.models import Organization
+from tenants.http import request_organization, request_user
 
 PAGE_SIZE = 50
 # The challenge page shows the leading teams and the person's own; /teams/ shows them all.
@@ -54,20 +53,12 @@ STANDINGS_SHOWN = 10
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
 
-def _organization(request: HttpRequest) -> Organization:
-    return cast(Organization, request.tenant)  # type: ignore[attr-defined]
-
-
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
-
-
 def _in_organization_time(view: View) -> View:
     """Dates typed are read, and dates shown written, in the organisation's time zone."""
 
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        with timezone.override(zoneinfo.ZoneInfo(_organization(request).timezone)):
+        with timezone.override(zoneinfo.ZoneInfo(request_organization(request).timezone)):
             return view(request, *args, **kwargs)
 
     return cast(View, wrapped)
@@ -125,7 +116,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "participants/pages/home_public.html",
             {"login_url": resolve_url(settings.LOGIN_URL)},
         )
-    user = _user(request)
+    user = request_user(request)
     page = Paginator(pages.challenges_taking_part(), PAGE_SIZE).get_page(request.GET.get("page"))
     challenges = list(page.object_list)
     pledges = pages.active_pledges_by_challenge(user, [challenge.pk for challenge in challenges])
@@ -162,7 +153,7 @@ def _challenge_page(
     offer_form: forms.OfferForm | None = None,
     contribution_form: forms.ContributionForm | None = None,
 ) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     slots = list(challenge.skill_slots.all())
     pledge = pages.active_pledge(user, challenge)
     actions = pages.challenge_actions(challenge, pledge, slots)
@@ -236,7 +227,7 @@ def _back(challenge: Challenge) -> HttpResponse:
 def challenge_pledge(request: HttpRequest, pk: int) -> HttpResponse:
     challenge = _challenge_or_404(pk)
     try:
-        challenge_services.pledge_create(user=_user(request), challenge_id=challenge.pk)
+        challenge_services.pledge_create(user=request_user(request), challenge_id=challenge.pk)
     except TransitionRefused as error:
         _refused(request, error)
     except ValidationError as error:
@@ -263,7 +254,9 @@ def challenge_offer(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             challenge_services.pledge_create(
-                user=_user(request), challenge_id=challenge.pk, skill_slot_id=form.cleaned_data["skill_slot"]
+                user=request_user(request),
+                challenge_id=challenge.pk,
+                skill_slot_id=form.cleaned_data["skill_slot"],
             )
         except TransitionRefused as error:
             _refused(request, error)
@@ -281,30 +274,30 @@ def challenge_offer(request: HttpRequest, pk: int) -> HttpResponse:
     return _challenge_page(request, challenge, offer_form=form)
 
 
-@participant_required
-@require_POST
-def challenge_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+def _pledge_action(request: HttpRequest, pk: int, action: Callable[..., object], done: str) -> HttpResponse:
+    """A one-button action on one's own pledge: do it, say what happened or why not, go back."""
     challenge = _challenge_or_404(pk)
     try:
-        challenge_services.pledge_withdraw(user=_user(request), challenge_id=challenge.pk)
+        action(user=request_user(request), challenge_id=challenge.pk)
     except (TransitionRefused, ValidationError) as error:
         _refused(request, error)
     else:
-        messages.success(request, _("Your pledge is withdrawn."))
+        messages.success(request, done)
     return _back(challenge)
+
+
+@participant_required
+@require_POST
+def challenge_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    return _pledge_action(request, pk, challenge_services.pledge_withdraw, _("Your pledge is withdrawn."))
 
 
 @participant_required
 @require_POST
 def challenge_confirm(request: HttpRequest, pk: int) -> HttpResponse:
-    challenge = _challenge_or_404(pk)
-    try:
-        challenge_services.pledge_confirm(user=_user(request), challenge_id=challenge.pk)
-    except (TransitionRefused, ValidationError) as error:
-        _refused(request, error)
-    else:
-        messages.success(request, _("Thank you: you confirmed you did it."))
-    return _back(challenge)
+    return _pledge_action(
+        request, pk, challenge_services.pledge_confirm, _("Thank you: you confirmed you did it.")
+    )
 
 
 @participant_required
@@ -314,7 +307,7 @@ def challenge_contribute(request: HttpRequest, pk: int) -> HttpResponse:
     if challenge.goal_kind == Challenge.GoalKind.PARTICIPANTS:
         messages.error(request, _("This challenge counts pledges, not quantities."))
         return _back(challenge)
-    user = _user(request)
+    user = request_user(request)
     skills = challenge.goal_kind == Challenge.GoalKind.SKILLS
     slots: list[SkillSlot] = list(challenge.skill_slots.all()) if skills else []
     form = forms.ContributionForm(request.POST, unit=_metric_unit(challenge.metric), slots=slots)
@@ -355,7 +348,7 @@ def challenge_contribute(request: HttpRequest, pk: int) -> HttpResponse:
 @participant_required
 @require_safe
 def my_activity(request: HttpRequest) -> HttpResponse:
-    activity = pages.my_activity(_user(request))
+    activity = pages.my_activity(request_user(request))
     page = Paginator(activity.contributions, PAGE_SIZE).get_page(request.GET.get("page"))
     french = (translation.get_language() or "").startswith("fr")
     totals = [
@@ -400,7 +393,7 @@ def my_activity(request: HttpRequest) -> HttpResponse:
 @participant_required
 @require_http_methods(["GET", "POST"])
 def my_team(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     teams = list(pages.team_list_for_choice())
     current = pages.my_team(user)
     form = forms.TeamChoiceForm(
@@ -426,7 +419,7 @@ def my_team(request: HttpRequest) -> HttpResponse:
 @participant_required
 @require_safe
 def team_leaderboard(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     choices = list(
         Challenge.objects.exclude(status=Challenge.Status.DRAFT)
         .order_by("-deadline", "pk")
@@ -462,7 +455,7 @@ def team_leaderboard(request: HttpRequest) -> HttpResponse:
 @participant_required
 @require_safe
 def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     team = get_object_or_404(Team.objects.select_related("captain"), pk=pk)
     page = Paginator(pages.team_members(team), PAGE_SIZE).get_page(request.GET.get("page"))
     members = [
@@ -490,12 +483,12 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @participant_required
 @require_http_methods(["GET", "POST"])
 def my_privacy(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     initial = {"display_name": user.display_name, "show_name": user.show_name, "language": user.language}
     form = forms.PrivacyForm(
         request.POST if request.method == "POST" else None,
         initial=initial,
-        organization_language=_organization(request).locale,
+        organization_language=request_organization(request).locale,
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -508,7 +501,7 @@ def my_privacy(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             service_errors_add(form, error)
         else:
-            language = user.language or _organization(request).locale
+            language = user.language or request_organization(request).locale
             with translation.override(language):
                 messages.success(request, _("Your preferences are saved."))
             return redirect("participants:my_privacy")
@@ -537,8 +530,8 @@ def my_data(request: HttpRequest) -> HttpResponse:
 @require_safe
 @never_cache
 def my_data_export(request: HttpRequest) -> HttpResponse:
-    data = pages.user_data_export(_user(request))
-    slug, today = _organization(request).schema_name, timezone.localdate().isoformat()
+    data = pages.user_data_export(request_user(request))
+    slug, today = request_organization(request).schema_name, timezone.localdate().isoformat()
     filename = f"crowdact-{slug}-my-data-{today}.json"
     response = HttpResponse(
         json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json; charset=utf-8"
@@ -553,7 +546,7 @@ def my_data_erase(request: HttpRequest) -> HttpResponse:
     form = forms.EraseForm(request.POST)
     if not form.is_valid():
         return _my_data_page(request, form)
-    pages.user_erase(user=_user(request))
+    pages.user_erase(user=request_user(request))
     logout(request)
     messages.success(request, _("Your account is erased. Thank you for taking part."))
     return redirect("home")
@@ -588,6 +581,6 @@ def embed_challenge(request: HttpRequest, pk: int) -> HttpResponseBase:
 
     Only the organisation's `embed_origins` may frame it; with none listed, nobody may.
     """
-    ancestors = pages.embed_frame_ancestors(_organization(request).embed_origins)
+    ancestors = pages.embed_frame_ancestors(request_organization(request).embed_origins)
     framable_by_intranets = csp_replace({"frame-ancestors": ancestors})
     return framable_by_intranets(functools.partial(_embed_page, pk=pk))(request)
