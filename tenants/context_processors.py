@@ -2,4 +2,4 @@ from django.http import HttpRequest
 
 
 def organization(request: HttpRequest) -> dict[str, object]:
-    return {"organization": getattr(request, "tenant", None)}
+    return {"organization": getattr(request, "organization", None)}

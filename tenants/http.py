@@ -11,7 +11,7 @@ from tenants.models import Organization
 
 def request_organization(request: HttpRequest | Request) -> Organization:
     """The organisation whose host served this request (views of the organisation URL conf only)."""
-    return cast(Organization, request.tenant)  # type: ignore[union-attr]
+    return cast(Organization, request.organization)  # type: ignore[union-attr]
 
 
 def request_user(request: HttpRequest | Request) -> User:

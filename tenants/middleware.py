@@ -43,8 +43,11 @@ class OrganizationMiddleware:
         except DisallowedHost:
             return self._page(request, "tenants/unknown_host.html", status=404)
 
-        request.tenant = None  # type: ignore[attr-defined]
+        # request.tenant is django-tenants' view of the schema (its admin templates read it: the
+        # public schema on the public host); request.organization is the product's, None there.
+        request.organization = None  # type: ignore[attr-defined]
         if host == settings.BASE_DOMAIN:
+            request.tenant = tenant_connection().tenant  # type: ignore[attr-defined]
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
             set_urlconf(request.urlconf)
             return self.get_response(request)
@@ -58,7 +61,7 @@ class OrganizationMiddleware:
                 request, "tenants/suspended.html", status=403, context={"organization": organization}
             )
         organization.domain_url = host
-        request.tenant = organization  # type: ignore[attr-defined]
+        request.tenant = request.organization = organization  # type: ignore[attr-defined]
         tenant_connection().set_tenant(organization)
         request.urlconf = settings.ROOT_URLCONF
         set_urlconf(request.urlconf)
@@ -96,7 +99,7 @@ class OrganizationLanguageMiddleware:
 
     @staticmethod
     def _language(request: HttpRequest) -> str:
-        organization = getattr(request, "tenant", None)
+        organization = getattr(request, "organization", None)
         if organization is None:
             return translation.get_language_from_request(request)
         supported = {code for code, _ in settings.LANGUAGES}
