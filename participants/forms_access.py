@@ -112,6 +112,32 @@ class JoinLinkForm(forms.Form):
             ) % {"zone": timezone_name}
 
 
+class WidgetForm(forms.Form):
+    join_link = forms.TypedChoiceField(
+        label=_("What the widget's button does"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text=_(
+            "The widget can be read by anyone who opens the intranet page. By default its button opens "
+            "the challenge page, where people sign in. To let people join straight from the widget, "
+            "choose a join link made for this challenge: you can revoke it on its own."
+        ),
+    )
+
+    def __init__(self, *args: Any, join_links: list[JoinLink], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["join_link"]
+        assert isinstance(field, forms.TypedChoiceField)  # noqa: S101 - narrows the type
+        field.choices = [
+            ("", _("Open the challenge page (people sign in there)")),
+            *[
+                (link.pk, _("Join through the link “%(label)s”") % {"label": link.label or link.token[:8]})
+                for link in join_links
+            ],
+        ]
+
+
 def service_errors_add(form: forms.Form, error: ValidationError) -> None:
     """Put a service's errors next to the field they concern; others above the form."""
     messages = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}

@@ -54,3 +54,25 @@ class SignInLink(models.Model):
 
     def __str__(self) -> str:
         return f"sign-in link for {self.email}"
+
+
+class Widget(models.Model):
+    """How a challenge's widget behaves on the intranets that frame it.
+
+    The widget is public: anyone can read it, wherever it is framed (frame-ancestors stops framing,
+    not reading). So by default its button opens the challenge's page, where a visitor signs in, and
+    it shows no join token. An admin who wants people to join straight from the widget picks a join
+    link made for this challenge, which they can revoke on its own.
+    """
+
+    challenge = models.OneToOneField("challenges.Challenge", on_delete=models.CASCADE, related_name="widget")
+    join_link = models.ForeignKey(
+        JoinLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="widgets"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"widget of challenge {self.challenge_id}"

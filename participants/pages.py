@@ -6,7 +6,6 @@ the export of everything about them, and the erasure of their account.
 """
 
 import datetime as dt
-import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,8 +19,7 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, QuerySet, Sum
-from django.urls import NoReverseMatch
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -37,10 +35,8 @@ from challenges.models import (
     TeamMembership,
 )
 from challenges.services import team_join
-from participants.models import JoinLink, SignInLink
-from participants.services import join_link_path
-
-logger = logging.getLogger(__name__)
+from participants.models import JoinLink, SignInLink, Widget
+from participants.services import join_link_is_active, join_link_path
 
 Status = Challenge.Status
 GoalKind = Challenge.GoalKind
@@ -468,26 +464,17 @@ def embed_frame_ancestors(embed_origins: Iterable[str]) -> list[str]:
     return origins or ["'none'"]
 
 
-def join_link_for(challenge: Challenge, now: dt.datetime | None = None) -> JoinLink | None:
-    """The active join link for this challenge, else the organisation-wide one, newest first."""
-    now = now or timezone.now()
-    return (
-        JoinLink.objects.filter(Q(challenge=challenge) | Q(challenge__isnull=True), revoked_at__isnull=True)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .order_by(F("challenge_id").asc(nulls_last=True), "-created_at", "-pk")
-        .first()
-    )
+def widget_join_link(challenge: Challenge, now: dt.datetime | None = None) -> JoinLink | None:
+    """The join link an admin chose for this challenge's widget, if it still opens the door."""
+    widget = Widget.objects.select_related("join_link").filter(challenge=challenge).first()
+    link = widget.join_link if widget is not None else None
+    if link is None or link.challenge_id != challenge.pk or not join_link_is_active(link, now):
+        return None
+    return link
 
 
 def embed_join_path(challenge: Challenge) -> str | None:
-    """Where the widget's button leads: the challenge's join link, else the organisation's; None if
-    there is no active one (the button then opens the challenge page)."""
-    link = join_link_for(challenge)
-    if link is None:
-        return None
-    try:
-        return join_link_path(link)
-    except NoReverseMatch:
-        # The join pages are not routed (yet): the challenge page still works.
-        logger.warning("Join link %s has no route; the widget links to the challenge page.", link.pk)
-        return None
+    """Where the widget's button leads when an admin chose a join link for it; None: the challenge
+    page, where a visitor signs in. The widget never shows the organisation-wide join link."""
+    link = widget_join_link(challenge)
+    return join_link_path(link) if link is not None else None

@@ -24,7 +24,7 @@ from accounts.models import User
 from accounts.roles import PARTICIPANT
 from accounts.services import user_create
 from challenges.models import Challenge
-from participants.models import JoinLink, SignInLink
+from participants.models import JoinLink, SignInLink, Widget
 from tenants.background import enqueue_on_commit
 from tenants.db import tenant_connection
 from tenants.models import Organization
@@ -134,6 +134,31 @@ def join_link_revoke(*, actor: User, join_link_id: int) -> JoinLink:
     _require_manager(actor)
     JoinLink.objects.filter(pk=join_link_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
     return JoinLink.objects.get(pk=join_link_id)
+
+
+def join_link_is_active(join_link: JoinLink, now: dt.datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return join_link.revoked_at is None and (join_link.expires_at is None or join_link.expires_at > now)
+
+
+def widget_update(*, actor: User, challenge_id: int, join_link_id: int | None) -> Widget:
+    """Choose what the challenge widget's button does: open the challenge page (no join link), or
+    join through a link made for this challenge."""
+    _require_manager(actor)
+    challenge = Challenge.objects.filter(pk=challenge_id).first()
+    if challenge is None:
+        raise ValidationError({"challenge": [_("This challenge does not exist.")]})
+    join_link = None
+    if join_link_id is not None:
+        join_link = JoinLink.objects.filter(pk=join_link_id, challenge=challenge).first()
+        if join_link is None:
+            raise ValidationError({"join_link": [_("Choose a join link made for this challenge.")]})
+        if not join_link_is_active(join_link):
+            raise ValidationError({"join_link": [_("This join link is revoked or expired.")]})
+    widget, _created = Widget.objects.update_or_create(
+        challenge=challenge, defaults={"join_link": join_link, "updated_by": actor}
+    )
+    return widget
 
 
 def join_link_check(token: str) -> JoinLink:

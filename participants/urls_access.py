@@ -15,4 +15,5 @@ urlpatterns: list[URLPattern] = [
     path("manage/join-links/", views.manage_join_link_list, name="join_link_list"),
     path("manage/join-links/new/", views.manage_join_link_create, name="join_link_create"),
     path("manage/join-links/<int:pk>/revoke/", views.manage_join_link_revoke, name="join_link_revoke"),
+    path("manage/challenges/<int:pk>/widget/", views.manage_widget, name="widget"),
 ]

@@ -9,7 +9,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth import login
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
@@ -20,12 +20,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from challenges.models import Challenge
 from challenges.views import manager_required, reader_required
-from participants import ratelimit, services
-from participants.forms_access import EmailLinkForm, JoinForm, JoinLinkForm, service_errors_add
+from participants import pages, ratelimit, services
+from participants.forms_access import EmailLinkForm, JoinForm, JoinLinkForm, WidgetForm, service_errors_add
 from participants.models import JoinLink
 from participants.services import JoinRefused, SignInRefused
 from tenants.http import request_organization, request_user
+from tenants.selectors import organization_url
 
 PAGE_SIZE = 50
 SESSION_EMAIL_KEY = "participants:join-email"
@@ -312,3 +314,56 @@ def manage_join_link_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     services.join_link_revoke(actor=request_user(request), join_link_id=join_link.pk)
     messages.success(request, _("Join link revoked: it no longer lets anyone in."))
     return redirect("access:join_link_list")
+
+
+# Admins: the challenge widget -----------------------------------------------------------------------
+
+
+@reader_required
+@require_http_methods(["GET", "POST"])
+def manage_widget(request: HttpRequest, pk: int) -> HttpResponse:
+    """The code an intranet pastes to show a challenge's widget, and what its button does."""
+    challenge = get_object_or_404(Challenge, pk=pk)
+    organization = request_organization(request)
+    can_manage = request_user(request).has_perm(services.MANAGE)
+    now = timezone.now()
+    join_links = [
+        link
+        for link in JoinLink.objects.filter(challenge=challenge).order_by("-created_at", "-pk")
+        if services.join_link_is_active(link, now)
+    ]
+    chosen = pages.widget_join_link(challenge, now)
+    form = WidgetForm(
+        request.POST if request.method == "POST" else None,
+        join_links=join_links,
+        initial={"join_link": chosen.pk if chosen else ""},
+    )
+    if request.method == "POST":
+        if not can_manage:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.widget_update(
+                    actor=request_user(request),
+                    challenge_id=challenge.pk,
+                    join_link_id=form.cleaned_data["join_link"],
+                )
+            except ValidationError as error:
+                service_errors_add(form, error)
+            else:
+                messages.success(request, _("The widget's settings are saved."))
+                return redirect("access:widget", pk=challenge.pk)
+    embed_path = reverse("participants:embed_challenge", kwargs={"pk": challenge.pk})
+    embed_url = organization_url(organization, embed_path)
+    return render(
+        request,
+        "participants/access/manage_widget.html",
+        {
+            "challenge": challenge,
+            "form": form,
+            "can_manage": can_manage,
+            "embed_url": embed_url,
+            "embed_origins": organization.embed_origins,
+            "error_summary": _error_summary(form),
+        },
+    )

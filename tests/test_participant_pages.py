@@ -916,30 +916,79 @@ def test_nothing_stored_in_embed_origins_can_add_to_the_policy():
     ) == ["https://ok.example"]
 
 
-def test_the_widget_button_prefers_the_challenges_join_link_then_the_organisations(anonymous):
-    from participants.services import join_link_path
+def _widget_button(client: Client, challenge: Challenge) -> str:
+    page = client.get(f"/embed/challenges/{challenge.pk}/").content.decode()
+    return _search(r'<a class="button primary big" href="([^"]+)" target="_top">', page).group(1)
 
+
+def test_the_widget_shows_no_join_token_unless_an_admin_chose_one_for_it(anonymous):
+    # Given join links for the whole organisation and for this very challenge
     challenge = ChallengeFactory.create()
-    other = ChallengeFactory.create()
-    now = timezone.now()
+    organization_link = JoinLink.objects.create(token="organisation-wide-secret")
+    JoinLink.objects.create(token="challenge-link-secret", challenge=challenge)
 
-    def button() -> str:
-        page = anonymous.get(f"/embed/challenges/{challenge.pk}/").content.decode()
-        return _search(r'<a class="button primary big" href="([^"]+)" target="_top">', page).group(1)
+    # When anyone reads the widget
+    page = anonymous.get(f"/embed/challenges/{challenge.pk}/").content.decode()
 
-    # No join link: the challenge page
-    assert button() == f"/challenges/{challenge.pk}/"
-    # Links that no longer open anything, or that lead elsewhere, are ignored
-    JoinLink.objects.create(token="revoked", challenge=challenge, revoked_at=now)
-    JoinLink.objects.create(token="expired", challenge=challenge, expires_at=now - dt.timedelta(hours=1))
-    JoinLink.objects.create(token="other", challenge=other)
-    assert button() == f"/challenges/{challenge.pk}/"
-    # The organisation's link, then the challenge's own
+    # Then its button opens the challenge page, and no token is in the page
+    assert _widget_button(anonymous, challenge) == f"/challenges/{challenge.pk}/"
+    assert "/join/" not in page
+    assert organization_link.token not in page
+    assert "challenge-link-secret" not in page
+
+
+def test_the_widget_button_joins_through_the_link_an_admin_chose_until_it_is_revoked(anonymous):
+    from participants.services import join_link_path, widget_update
+
+    admin = UserFactory.create(role=ORG_ADMIN)
+    challenge = ChallengeFactory.create()
+    link = JoinLink.objects.create(token="widget-link", challenge=challenge)
+
+    widget_update(actor=admin, challenge_id=challenge.pk, join_link_id=link.pk)
+
+    assert _widget_button(anonymous, challenge) == join_link_path(link)
+    JoinLink.objects.filter(pk=link.pk).update(revoked_at=timezone.now())
+    assert _widget_button(anonymous, challenge) == f"/challenges/{challenge.pk}/"
+
+
+def test_a_widget_takes_only_an_active_join_link_made_for_its_challenge(in_org_a):
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from participants.models import Widget
+    from participants.services import widget_update
+
+    admin = UserFactory.create(role=ORG_ADMIN)
+    challenge, other = ChallengeFactory.create(), ChallengeFactory.create()
     organization_link = JoinLink.objects.create(token="organisation-wide")
-    assert button() == join_link_path(organization_link)
-    challenge_link = JoinLink.objects.create(token="this-challenge", challenge=challenge)
-    assert button() == join_link_path(challenge_link)
-    assert button().startswith("/join/")
+    other_link = JoinLink.objects.create(token="other-challenge", challenge=other)
+    expired = JoinLink.objects.create(
+        token="expired", challenge=challenge, expires_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    for link in (organization_link, other_link, expired):
+        with pytest.raises(ValidationError) as refused:
+            widget_update(actor=admin, challenge_id=challenge.pk, join_link_id=link.pk)
+        assert "join_link" in refused.value.message_dict
+    with pytest.raises(PermissionDenied):
+        widget_update(actor=UserFactory.create(), challenge_id=challenge.pk, join_link_id=None)
+    assert not Widget.objects.exists()
+
+
+def test_an_admin_chooses_the_widget_button_on_its_settings_page(client_a, in_org_a):
+    admin = UserFactory.create(role=ORG_ADMIN)
+    client_a.force_login(admin)
+    challenge = ChallengeFactory.create(title="Bike week")
+    link = JoinLink.objects.create(token="bike-week-link", label="Intranet news", challenge=challenge)
+
+    page = client_a.get(f"/manage/challenges/{challenge.pk}/widget/").content.decode()
+    assert f"/embed/challenges/{challenge.pk}/" in page
+    assert "Intranet news" in page
+    response = client_a.post(f"/manage/challenges/{challenge.pk}/widget/", {"join_link": str(link.pk)})
+
+    assert response.status_code == 302
+    assert _widget_button(client_a, challenge) == f"/join/{link.token}/"
+    refused = client_a.post(f"/manage/challenges/{challenge.pk}/widget/", {"join_link": "999"})
+    assert refused.status_code == 200
+    assert _widget_button(client_a, challenge) == f"/join/{link.token}/"
 
 
 def test_the_widget_of_a_finished_challenge_links_to_its_page_without_a_join_button(anonymous):
