@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -34,6 +34,7 @@ from challenges.models import (
     TeamMembership,
 )
 from challenges.states import TransitionRefused
+from core.db import atomic_with_retry
 from tenants.background import enqueue_on_commit
 
 Status = Challenge.Status
@@ -199,7 +200,7 @@ def _record(
     )
 
 
-@transaction.atomic
+@atomic_with_retry
 def challenge_create(
     *,
     actor: User,
@@ -231,7 +232,7 @@ def challenge_create(
     return challenge
 
 
-@transaction.atomic
+@atomic_with_retry
 def challenge_update(
     *,
     actor: User,
@@ -298,12 +299,14 @@ def _counterpart_set(challenge: Challenge, data: CounterpartInput) -> None:
 
 def _locked(challenge_id: int) -> Challenge:
     try:
-        return Challenge.objects.select_for_update().get(pk=challenge_id)
+        # FOR NO KEY UPDATE: inserting a pledge or a contribution (a key-share lock through its foreign
+        # key) does not wait for it; their UPDATE of the totals does.
+        return Challenge.objects.select_for_update(no_key=True).get(pk=challenge_id)
     except Challenge.DoesNotExist as exc:
         raise ValidationError({"challenge": [gettext("This challenge does not exist.")]}) from exc
 
 
-@transaction.atomic
+@atomic_with_retry
 def challenge_publish(*, actor: User, challenge_id: int) -> Challenge:
     _require(actor, states.CHALLENGE_TRANSITIONS["publish"].permission)
     challenge = _locked(challenge_id)
@@ -320,7 +323,7 @@ def challenge_publish(*, actor: User, challenge_id: int) -> Challenge:
     return challenge
 
 
-@transaction.atomic
+@atomic_with_retry
 def challenge_cancel(*, actor: User, challenge_id: int, cause: str) -> Challenge:
     _require(actor, states.CHALLENGE_TRANSITIONS["cancel"].permission)
     challenge = _locked(challenge_id)
@@ -380,11 +383,11 @@ def _counterpart_move(
     return counterpart
 
 
-@transaction.atomic
+@atomic_with_retry
 def challenge_close_if_expired(*, challenge_id: int, now: dt.datetime | None = None) -> bool:
     """Fail an open challenge whose deadline passed short of its goal. Safe to run any number of times."""
     now = now or timezone.now()
-    challenge = Challenge.objects.select_for_update().filter(pk=challenge_id).first()
+    challenge = Challenge.objects.select_for_update(no_key=True).filter(pk=challenge_id).first()
     if challenge is None or challenge.status != Status.OPEN or challenge.deadline > now:
         return False
     if _succeed_if_reached(challenge, "The goal was reached"):
@@ -404,7 +407,7 @@ def challenge_close_if_expired(*, challenge_id: int, now: dt.datetime | None = N
     return True
 
 
-@transaction.atomic
+@atomic_with_retry
 def counterpart_deliver(
     *,
     actor: User,
@@ -449,6 +452,12 @@ def counterpart_deliver(
 
 
 # Pledges ----------------------------------------------------------------------------------------
+#
+# Lock order, in every write that moves a total: the person's pledge row first (the unique index of
+# active pledges serialises one person's writes on one challenge), then the skill slot, then the
+# challenge's row, last and for as short a time as possible (one UPDATE ... RETURNING that also
+# re-checks that the challenge still takes the action). Two writes never wait for each other in a
+# cycle; core.db.atomic_with_retry runs again whatever PostgreSQL still aborts.
 
 
 def _open_for_action(challenge: Challenge, now: dt.datetime, *, allow_succeeded: bool = False) -> None:
@@ -465,8 +474,71 @@ def _open_for_action(challenge: Challenge, now: dt.datetime, *, allow_succeeded:
 
 
 PLEDGE_UNIQUE_CONSTRAINT = "pledge_one_active_per_person"
+TAKING_ACTION = (Status.OPEN, Status.SUCCEEDED)
 
 
+@dataclass(frozen=True)
+class Totals:
+    """The challenge's row as the UPDATE that moved its totals left it (under its lock until commit)."""
+
+    pledge_count: int
+    quantity_total: Decimal
+    status: str
+    goal_target: Decimal | None
+
+
+def _totals_add(
+    challenge_id: int,
+    now: dt.datetime,
+    *,
+    pledges: int = 0,
+    quantity: Decimal = Decimal(0),
+    statuses: tuple[str, ...] = TAKING_ACTION,
+) -> Totals | None:
+    """Move the challenge's running totals if it is still in one of `statuses` and running now; lock
+    its row until commit. None when it no longer takes the action (nothing was changed)."""
+    window = "AND starts_at <= %s AND deadline >= %s " if Status.SUCCEEDED in statuses else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE challenges_challenge SET pledge_count = pledge_count + %s, "  # noqa: S608 - fixed text
+            "quantity_total = quantity_total + %s, updated_at = %s "
+            f"WHERE id = %s AND status = ANY(%s) {window}"
+            "RETURNING pledge_count, quantity_total, status, goal_target",
+            [pledges, quantity, now, challenge_id, list(statuses), *([now, now] if window else [])],
+        )
+        row = cursor.fetchone()
+    return Totals(row[0], row[1], row[2], row[3]) if row else None
+
+
+def _refuse_closed(challenge_id: int) -> NoReturn:
+    """The challenge closed between the first look and the lock: say why (the caller rolls back)."""
+    _open_for_action(Challenge.objects.get(pk=challenge_id), timezone.now(), allow_succeeded=True)
+    raise TransitionRefused(gettext("This challenge does not take this any more."))
+
+
+def _challenge_for_action(challenge_id: int) -> Challenge:
+    challenge = (
+        Challenge.objects.only("id", "title", "status", "goal_kind", "starts_at", "deadline", "metric_id")
+        .filter(pk=challenge_id)
+        .first()
+    )
+    if challenge is None:
+        raise ValidationError({"challenge": [gettext("This challenge does not exist.")]})
+    return challenge
+
+
+def _pledge_insert(challenge: Challenge, user: User, **fields: Any) -> Pledge:
+    """The person's active pledge, new: the unique index refuses a second one."""
+    try:
+        with transaction.atomic():
+            return Pledge.objects.create(challenge=challenge, user=user, team=_team_of(user), **fields)
+    except IntegrityError as exc:
+        if PLEDGE_UNIQUE_CONSTRAINT not in str(exc):
+            raise
+        raise TransitionRefused(gettext("You have already pledged to this challenge.")) from exc
+
+
+@atomic_with_retry
 def pledge_create(*, user: User, challenge_id: int, skill_slot_id: int | None = None) -> Pledge:
     """Pledge to a challenge (for a skills goal: offer oneself for one skill slot).
 
@@ -476,105 +548,90 @@ def pledge_create(*, user: User, challenge_id: int, skill_slot_id: int | None = 
     challenge still takes pledges and locks the row until commit. Success, if this pledge reaches
     the goal, happens under that lock, once.
     """
-    challenge = (
-        Challenge.objects.only("id", "title", "status", "goal_kind", "starts_at", "deadline")
-        .filter(pk=challenge_id)
-        .first()
-    )
-    if challenge is None:
-        raise ValidationError({"challenge": [gettext("This challenge does not exist.")]})
+    challenge = _challenge_for_action(challenge_id)
     if challenge.goal_kind == GoalKind.SKILLS:
-        return _skill_pledge_create(user=user, challenge_id=challenge_id, skill_slot_id=skill_slot_id)
+        return _skill_pledge_create(user=user, challenge=challenge, skill_slot_id=skill_slot_id)
     if skill_slot_id is not None:
         raise ValidationError({"skill_slot": [gettext("This challenge has no skill slots.")]})
     now = timezone.now()
     # Joining stays possible after success, until the deadline: the movement keeps growing.
     _open_for_action(challenge, now, allow_succeeded=True)
-    team = _team_of(user)
-    try:
-        with transaction.atomic():
-            pledge = Pledge.objects.create(challenge=challenge, user=user, team=team)
-            counted = _pledge_count_add(challenge_id, now)
-            if counted is None:
-                # The challenge closed in the meantime: say why, and keep nothing.
-                _open_for_action(Challenge.objects.get(pk=challenge_id), timezone.now(), allow_succeeded=True)
-                raise TransitionRefused(gettext("This challenge does not take pledges any more."))
-            pledge_count, status, goal_target = counted
-            if status == Status.OPEN and goal_target is not None and pledge_count >= goal_target:
-                _succeed_if_reached(
-                    Challenge.objects.get(pk=challenge_id),
-                    f"Goal reached with pledge #{pledge.pk}, participant number {pledge_count}",
-                )
-    except IntegrityError as exc:
-        if PLEDGE_UNIQUE_CONSTRAINT not in str(exc):
-            raise
-        raise TransitionRefused(gettext("You have already pledged to this challenge.")) from exc
+    pledge = _pledge_insert(challenge, user)
+    totals = _totals_add(challenge_id, now, pledges=1)
+    if totals is None:
+        _refuse_closed(challenge_id)
+    elif (
+        totals.status == Status.OPEN
+        and totals.goal_target is not None
+        and totals.pledge_count >= totals.goal_target
+    ):
+        _succeed_if_reached(
+            Challenge.objects.get(pk=challenge_id),
+            f"Goal reached with pledge #{pledge.pk}, participant number {totals.pledge_count}",
+        )
     return pledge
 
 
-def _pledge_count_add(challenge_id: int, now: dt.datetime) -> tuple[int, str, Decimal | None] | None:
-    """Count one more pledge if the challenge still takes pledges; lock its row until commit."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE challenges_challenge SET pledge_count = pledge_count + 1, updated_at = %s "
-            "WHERE id = %s AND status IN (%s, %s) AND starts_at <= %s AND deadline >= %s "
-            "RETURNING pledge_count, status, goal_target",
-            [now, challenge_id, Status.OPEN, Status.SUCCEEDED, now, now],
-        )
-        row = cursor.fetchone()
-    return (row[0], row[1], row[2]) if row else None
-
-
-@transaction.atomic
-def _skill_pledge_create(*, user: User, challenge_id: int, skill_slot_id: int | None) -> Pledge:
-    """Offer oneself for a skill slot: the slot's places are counted under the challenge's lock."""
-    challenge = _locked(challenge_id)
-    _open_for_action(challenge, timezone.now(), allow_succeeded=True)
+def _skill_pledge_create(*, user: User, challenge: Challenge, skill_slot_id: int | None) -> Pledge:
+    """Offer oneself for a skill slot: pledge, then the slot's places, then the challenge's count."""
+    now = timezone.now()
+    _open_for_action(challenge, now, allow_succeeded=True)
     if skill_slot_id is None:
         raise ValidationError({"skill_slot": [gettext("Choose the skill you offer.")]})
-    slot = SkillSlot.objects.select_for_update().filter(pk=skill_slot_id, challenge=challenge).first()
-    if slot is None:
+    if not SkillSlot.objects.filter(pk=skill_slot_id, challenge=challenge).exists():
         raise ValidationError({"skill_slot": [gettext("This skill slot is not part of this challenge.")]})
+    pledge = _pledge_insert(challenge, user, skill_slot_id=skill_slot_id)
+    slot = SkillSlot.objects.select_for_update().get(pk=skill_slot_id)
     if slot.filled_count >= slot.count:
         raise TransitionRefused(gettext("The “%(skill)s” slot is already filled.") % {"skill": slot.skill})
-    if Pledge.objects.filter(challenge=challenge, user=user, withdrawn_at__isnull=True).exists():
-        raise TransitionRefused(gettext("You have already pledged to this challenge."))
-    pledge = Pledge.objects.create(challenge=challenge, user=user, team=_team_of(user), skill_slot=slot)
-    challenge.pledge_count += 1
-    challenge.save(update_fields=["pledge_count", "updated_at"])
     slot.filled_count += 1
     slot.save(update_fields=["filled_count"])
-    _succeed_if_reached(challenge, f"Goal reached with pledge #{pledge.pk}")
+    totals = _totals_add(challenge.pk, now, pledges=1)
+    if totals is None:
+        _refuse_closed(challenge.pk)
+    elif totals.status == Status.OPEN:
+        _succeed_if_reached(Challenge.objects.get(pk=challenge.pk), f"Goal reached with pledge #{pledge.pk}")
     return pledge
 
 
-@transaction.atomic
+@atomic_with_retry
 def pledge_withdraw(*, user: User, challenge_id: int) -> Pledge:
-    challenge = _locked(challenge_id)
+    challenge = _challenge_for_action(challenge_id)
     if challenge.status != Status.OPEN:
-        raise TransitionRefused(
-            gettext("This challenge is %(status)s: pledges can no longer be withdrawn.")
-            % {"status": states.status_word(challenge.status)}
-        )
-    pledge = Pledge.objects.filter(challenge=challenge, user=user, withdrawn_at__isnull=True).first()
+        raise _withdrawal_refused(challenge.status)
+    pledge = (
+        Pledge.objects.select_for_update()
+        .filter(challenge=challenge, user=user, withdrawn_at__isnull=True)
+        .first()
+    )
     if pledge is None:
         raise TransitionRefused(gettext("You have not pledged to this challenge."))
-    pledge.withdrawn_at = timezone.now()
+    now = timezone.now()
+    pledge.withdrawn_at = now
     pledge.save(update_fields=["withdrawn_at"])
-    challenge.pledge_count -= 1
-    challenge.save(update_fields=["pledge_count", "updated_at"])
     if pledge.skill_slot_id is not None:
         slot = SkillSlot.objects.select_for_update().get(pk=pledge.skill_slot_id)
         slot.filled_count -= 1
         slot.save(update_fields=["filled_count"])
+    # Success is final: once it happened, the challenge's row refuses the withdrawal.
+    if _totals_add(challenge_id, now, pledges=-1, statuses=(Status.OPEN,)) is None:
+        challenge.refresh_from_db(fields=["status"])
+        raise _withdrawal_refused(challenge.status)
     return pledge
 
 
-@transaction.atomic
+def _withdrawal_refused(status: str) -> TransitionRefused:
+    return TransitionRefused(
+        gettext("This challenge is %(status)s: pledges can no longer be withdrawn.")
+        % {"status": states.status_word(status)}
+    )
+
+
+@atomic_with_retry
 def pledge_confirm(*, user: User, challenge_id: int) -> Pledge:
     """After success, the participant says they did what they pledged."""
     pledge = (
-        Pledge.objects.select_for_update()
+        Pledge.objects.select_for_update(of=("self",))
         .select_related("challenge")
         .filter(challenge_id=challenge_id, user=user, withdrawn_at__isnull=True)
         .first()
@@ -592,7 +649,27 @@ def pledge_confirm(*, user: User, challenge_id: int) -> Pledge:
 # Contributions ----------------------------------------------------------------------------------
 
 
-@transaction.atomic
+def _active_pledge_locked(challenge: Challenge, user: User, **filters: Any) -> Pledge | None:
+    return (
+        Pledge.objects.select_for_update()
+        .filter(challenge=challenge, user=user, withdrawn_at__isnull=True, **filters)
+        .first()
+    )
+
+
+def _pledge_insert_if_none(challenge: Challenge, user: User, now: dt.datetime) -> bool:
+    """Insert the person's active pledge unless they have one; True if this inserted it."""
+    team = _team_of(user)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO challenges_pledge (challenge_id, user_id, team_id, created_at) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
+            [challenge.pk, user.pk, team.pk if team else None, now],
+        )
+        return cursor.fetchone() is not None
+
+
+@atomic_with_retry
 def contribution_create(
     *,
     user: User,
@@ -606,9 +683,11 @@ def contribution_create(
     """Log a quantity, or hours on a skill slot.
 
     The amount is positive, the day not in the future and inside the challenge's window, and the
-    person's total for that day stays under the metric's daily cap.
+    person's total for that day stays under the metric's daily cap. The person's pledge row is locked
+    first (created if logging is their first act: it counts them as a participant), which serialises
+    their own entries for the cap; the challenge's row comes last.
     """
-    challenge = _locked(challenge_id)
+    challenge = _challenge_for_action(challenge_id)
     now = timezone.now()
     today = today or timezone.localdate(now)
     errors: dict[str, list[str]] = {}
@@ -626,22 +705,25 @@ def contribution_create(
             % {"start": window_start.isoformat(), "end": window_end.isoformat()}
         )
     slot = None
+    pledge: Pledge | None = None
+    new_pledge = False
     if challenge.goal_kind == GoalKind.SKILLS:
-        slot = (
-            SkillSlot.objects.select_for_update().filter(pk=skill_slot_id or 0, challenge=challenge).first()
-        )
-        if slot is None:
+        slot_exists = SkillSlot.objects.filter(pk=skill_slot_id or 0, challenge=challenge).exists()
+        if not slot_exists:
             errors.setdefault("skill_slot", []).append(gettext("Choose the skill slot these hours are for."))
-        elif not Pledge.objects.filter(
-            challenge=challenge, user=user, skill_slot=slot, withdrawn_at__isnull=True
-        ).exists():
-            errors.setdefault("skill_slot", []).append(
-                gettext("Offer yourself for this skill slot before logging hours.")
-            )
+        else:
+            pledge = _active_pledge_locked(challenge, user, skill_slot_id=skill_slot_id)
+            if pledge is None:
+                errors.setdefault("skill_slot", []).append(
+                    gettext("Offer yourself for this skill slot before logging hours.")
+                )
         cap = SKILL_HOURS_DAILY_CAP
     else:
-        metric = Metric.objects.get(pk=challenge.metric_id or 0)
-        cap = metric.daily_cap
+        cap = Metric.objects.get(pk=challenge.metric_id or 0).daily_cap
+        if not errors:
+            # Logging a quantity is taking part: it counts the person as a participant.
+            new_pledge = _pledge_insert_if_none(challenge, user, now)
+            pledge = _active_pledge_locked(challenge, user)
     if not errors:
         logged = Contribution.objects.filter(challenge=challenge, user=user, day=day).aggregate(
             total=Sum("amount")
@@ -658,10 +740,12 @@ def contribution_create(
             )
     if errors:
         raise ValidationError(errors)
+    if challenge.goal_kind == GoalKind.SKILLS:
+        slot = SkillSlot.objects.select_for_update().get(pk=skill_slot_id)
     contribution = Contribution(
         challenge=challenge,
         user=user,
-        team=_team_of(user),
+        team=pledge.team if pledge is not None else _team_of(user),
         skill_slot=slot,
         day=day,
         amount=amount,
@@ -669,21 +753,18 @@ def contribution_create(
     )
     contribution.full_clean()
     contribution.save()
-    if (
-        slot is None
-        and not Pledge.objects.filter(challenge=challenge, user=user, withdrawn_at__isnull=True).exists()
-    ):
-        # Logging a quantity is taking part: it counts the person as a participant.
-        Pledge.objects.create(challenge=challenge, user=user, team=contribution.team)
-        challenge.pledge_count += 1
-        challenge.save(update_fields=["pledge_count", "updated_at"])
     if slot is not None:
         slot.filled_hours += amount
         slot.save(update_fields=["filled_hours"])
-    else:
-        challenge.quantity_total += amount
-        challenge.save(update_fields=["quantity_total", "updated_at"])
-    _succeed_if_reached(challenge, f"Goal reached with contribution #{contribution.pk}")
+    totals = _totals_add(
+        challenge_id, now, pledges=int(new_pledge), quantity=amount if slot is None else Decimal(0)
+    )
+    if totals is None:
+        _refuse_closed(challenge_id)
+    elif totals.status == Status.OPEN:
+        _succeed_if_reached(
+            Challenge.objects.get(pk=challenge_id), f"Goal reached with contribution #{contribution.pk}"
+        )
     return contribution
 
 

@@ -1,0 +1,52 @@
+"""Transactions that PostgreSQL may abort for a deadlock or a serialisation failure are run again.
+
+Writes take their locks in one order (see challenges/services.py), so a deadlock should not happen;
+if one still does (or a serialisation failure), the whole transaction is retried a few times with a
+short random pause, and the person never sees a 500 for it.
+"""
+
+import functools
+import random
+import time
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+from django.db import OperationalError, connection, transaction
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# SQLSTATE of the errors that mean "run the same transaction again" (PostgreSQL, appendix A).
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
+ATTEMPTS = 4
+
+
+def is_retryable(error: BaseException) -> bool:
+    cause = error.__cause__
+    return isinstance(error, OperationalError) and getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def atomic_with_retry(func: Callable[P, R]) -> Callable[P, R]:
+    """Run `func` in a transaction; run it again (up to ATTEMPTS times) if PostgreSQL aborted the
+    transaction for a deadlock or a serialisation failure.
+
+    Inside an outer transaction there is nothing to retry on its own: the error goes up to the owner
+    of the outer transaction.
+    """
+
+    @functools.wraps(func)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                return func(*args, **kwargs)
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with transaction.atomic():
+                    return func(*args, **kwargs)
+            except OperationalError as error:
+                if attempt == ATTEMPTS or not is_retryable(error):
+                    raise
+                time.sleep(random.uniform(0.005, 0.05) * attempt)  # noqa: S311 - jitter, not secrecy
+        raise AssertionError("unreachable")
+
+    return wrapped
