@@ -740,8 +740,8 @@ def contribution_create(
             )
     if errors:
         raise ValidationError(errors)
-    if challenge.goal_kind == GoalKind.SKILLS:
-        slot = SkillSlot.objects.select_for_update().get(pk=skill_slot_id)
+    if pledge is not None and pledge.skill_slot_id is not None:
+        slot = SkillSlot.objects.select_for_update().get(pk=pledge.skill_slot_id)
     contribution = Contribution(
         challenge=challenge,
         user=user,
