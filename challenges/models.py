@@ -1,3 +1,4 @@
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
@@ -112,6 +113,10 @@ class Metric(models.Model):
         return self.baseline_factor.kg_co2e_per_unit - action
 
 
+EARLIEST_DATE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST_DATE = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+
+
 class Challenge(models.Model):
     class Category(models.TextChoices):
         ENVIRONMENT = "environment", "Environment"
@@ -172,6 +177,13 @@ class Challenge(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(deadline__gt=models.F("starts_at")), name="challenge_deadline_after_start"
+            ),
+            # The services allow 3 years from a start within a year of today; the database keeps every
+            # stored date where pages can show it in any time zone, whatever wrote it.
+            models.CheckConstraint(
+                condition=Q(starts_at__gte=EARLIEST_DATE, deadline__lte=LATEST_DATE)
+                & Q(deadline__lte=models.F("starts_at") + dt.timedelta(days=3 * 365 + 1)),
+                name="challenge_dates_in_range",
             ),
             models.CheckConstraint(
                 condition=Q(goal_kind="skills") | Q(goal_target__isnull=False),

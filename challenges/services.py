@@ -100,6 +100,12 @@ class CounterpartInput:
     due_date: dt.date | None = None
 
 
+# A challenge runs at most 3 years and starts at most 1 year before or after today (the database holds
+# the outer bounds too: challenges.models).
+MAX_DURATION = dt.timedelta(days=3 * 365 + 1)
+START_WINDOW = dt.timedelta(days=366)
+DUE_DATE_LATEST = dt.timedelta(days=5 * 365 + 2)
+
 CHALLENGE_FIELDS = (
     "title", "description", "action", "category", "starts_at", "deadline",
     "goal_kind", "goal_target", "metric",
@@ -142,8 +148,13 @@ def _challenge_check(fields: Mapping[str, Any], skill_slots: list[SkillSlotInput
                     for message in messages:
                         add("skill_slots", f"“{slot.skill[:40]}”: {message}")
     starts_at, deadline = fields.get("starts_at"), fields.get("deadline")
-    if starts_at and deadline and deadline <= starts_at:
+    now = timezone.now()
+    if starts_at and abs(starts_at - now) > START_WINDOW:
+        add("starts_at", gettext("A challenge starts at most one year before or after today."))
+    elif starts_at and deadline and deadline <= starts_at:
         add("deadline", gettext("The deadline must come after the start."))
+    elif starts_at and deadline and deadline - starts_at > MAX_DURATION:
+        add("deadline", gettext("A challenge runs at most three years: set an earlier deadline."))
     return errors
 
 
@@ -165,6 +176,12 @@ def _counterpart_check(data: CounterpartInput | None, errors: dict[str, list[str
         for field, messages in exc.message_dict.items():
             key = "counterpart" if field == "description" else f"counterpart.{field}"
             errors.setdefault(key, []).extend(messages)
+    if data.due_date is not None and not (
+        timezone.localdate() - START_WINDOW <= data.due_date <= timezone.localdate() + DUE_DATE_LATEST
+    ):
+        errors.setdefault("counterpart.due_date", []).append(
+            gettext("Set a due date within five years from today.")
+        )
     if data.amount is not None and not data.currency.strip():
         errors.setdefault("counterpart.currency", []).append(
             gettext("Give the currency of the amount (EUR, USD…).")

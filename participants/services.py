@@ -32,6 +32,7 @@ from tenants.selectors import organization_url
 
 MANAGE = "accounts.manage_organization"
 SIGN_IN_LINK_LIFETIME = dt.timedelta(minutes=15)
+JOIN_LINK_LONGEST = dt.timedelta(days=366)
 # A link may lead to a challenge people can still join: pledging goes on after success.
 JOINABLE_STATUSES = (Challenge.Status.DRAFT, Challenge.Status.OPEN, Challenge.Status.SUCCEEDED)
 TENANT_URLCONF = "config.urls_tenants"
@@ -115,6 +116,10 @@ def join_link_create(
             errors["challenge"] = [_("This challenge is over: nobody can join it any more.")]
     if expires_at is not None and expires_at <= timezone.now():
         errors["expires_at"] = [_("The expiry must be in the future.")]
+    elif expires_at is not None and expires_at > timezone.now() + JOIN_LINK_LONGEST:
+        errors["expires_at"] = [
+            _("A join link expires within a year; leave it empty to keep it until revoked.")
+        ]
     label = label.strip()
     if len(label) > max_length(JoinLink, "label"):
         errors["label"] = [_("The label is too long.")]

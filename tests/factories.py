@@ -56,3 +56,10 @@ class CounterpartFactory(factory.django.DjangoModelFactory[Counterpart]):
 
     challenge = factory.SubFactory(ChallengeFactory)
     description = "15 % organic food in the canteen"
+
+
+def coming_year_of(month: int, day: int) -> int:
+    """The year of the next `month`/`day` after today: a date within the coming year, when a test
+    needs one in summer or winter time (challenges start at most a year ahead)."""
+    today = timezone.localdate()
+    return today.year if (month, day) > (today.month, today.day) else today.year + 1

@@ -392,6 +392,45 @@ def test_an_invalid_challenge_gets_a_message_per_field_and_nothing_is_created(ad
     assert Challenge.objects.count() == before
 
 
+START_REFUSED = "A challenge starts at most one year before or after today."
+DURATION_REFUSED = "A challenge runs at most three years: set an earlier deadline."
+
+
+def _years(years: float) -> str:
+    return (timezone.now() + dt.timedelta(days=365 * years)).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("fields", "errors"),
+    [
+        ({"deadline": "9999-12-31T23:59:59Z"}, {"deadline": [DURATION_REFUSED]}),
+        ({"starts_at": "0001-01-01T00:00:00Z"}, {"starts_at": [START_REFUSED]}),
+        ({"starts_at": _years(1.1), "deadline": _years(1.2)}, {"starts_at": [START_REFUSED]}),
+        ({"starts_at": _years(-1.1)}, {"starts_at": [START_REFUSED]}),
+        ({"deadline": _years(3.1)}, {"deadline": [DURATION_REFUSED]}),
+    ],
+)
+def test_dates_out_of_range_are_refused_on_their_field_and_nothing_is_written(admin, fields, errors):
+    client = api_client(admin)
+    draft = ChallengeFactory.create(status=Status.DRAFT)
+    before = list(Challenge.objects.values_list("pk", "starts_at", "deadline"))
+
+    created = post(client, f"{V1}/challenges/", _draft_fields(**fields))
+    edited = patch(client, f"{V1}/challenges/{draft.pk}/", fields)
+
+    assert (created.status_code, created.json()) == (400, errors)
+    assert (edited.status_code, edited.json()) == (400, errors)
+    assert list(Challenge.objects.values_list("pk", "starts_at", "deadline")) == before
+
+
+def test_a_challenge_of_three_years_starting_in_a_year_is_accepted(admin):
+    response = post(
+        api_client(admin), f"{V1}/challenges/", _draft_fields(starts_at=_years(0.99), deadline=_years(3.98))
+    )
+
+    assert response.status_code == 201
+
+
 def test_a_refused_challenge_says_each_thing_once_in_words_a_person_reads(admin):
     response = post(
         api_client(admin),

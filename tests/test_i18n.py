@@ -13,6 +13,7 @@ The compiled catalogue (django.mo) is not committed: ./scripts/test.sh and ./scr
 """
 
 import ast
+import datetime as dt
 import html
 import re
 import shutil
@@ -26,7 +27,7 @@ from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
@@ -310,11 +311,12 @@ def test_the_language_cookie_wins_for_someone_signed_out(client_b):
 @pytest.mark.django_db
 def test_errors_from_the_services_and_error_pages_are_in_french(client_b, org_b):
     admin = _signed_in(client_b, org_b, role=ORG_ADMIN)
+    next_month = timezone.localdate() + dt.timedelta(days=30)
     data = {
         "title": "Un produit bio par semaine",
         "category": "consumption",
-        "starts_at": "2030-06-01T09:00",
-        "deadline": "2030-05-01T18:00",
+        "starts_at": f"{next_month.isoformat()}T09:00",
+        "deadline": f"{(next_month - dt.timedelta(days=10)).isoformat()}T18:00",
         "goal_kind": "participants",
         "goal_target": "100",
         "slots-TOTAL_FORMS": "0",

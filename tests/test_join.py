@@ -26,9 +26,12 @@ from participants.models import JoinLink, SignInLink
 from participants.services import JoinRefused, SignInRefused
 from participants.tasks import sign_in_link_send
 from tenants.models import Organization
-from tests.factories import ChallengeFactory, UserFactory
+from tests.factories import ChallengeFactory, UserFactory, coming_year_of
 
 pytestmark = pytest.mark.django_db
+
+# Dates within the coming year: one in summer time (June, July).
+SUMMER = coming_year_of(6, 1)
 
 SIGN_IN_URL = re.compile(r"http://(?P<host>[\w.]+)(?P<path>/account/sign-in/(?P<secret>[\w-]+)/)")
 # Seven queries on every manager page (the host's organisation, the session, the user and their
@@ -611,17 +614,17 @@ def test_an_admin_creates_a_challenge_link_expiring_in_the_organisations_time_zo
 
     response = admin_client.post(
         "/manage/join-links/new/",
-        {"label": "Bike week", "challenge": str(challenge.pk), "expires_at": "2030-06-01T09:00"},
+        {"label": "Bike week", "challenge": str(challenge.pk), "expires_at": f"{SUMMER}-06-01T09:00"},
     )
 
     assert response.status_code == 302
     join_link = JoinLink.objects.get()
     assert join_link.challenge == challenge
     assert company.timezone == "Europe/Paris"
-    assert join_link.expires_at == dt.datetime(2030, 6, 1, 7, 0, tzinfo=dt.UTC)
+    assert join_link.expires_at == dt.datetime(SUMMER, 6, 1, 7, 0, tzinfo=dt.UTC)
     page = _page(admin_client.get("/manage/join-links/"))
     assert "Bike to work" in page
-    assert "June 1, 2030, 9 a.m." in page
+    assert f"June 1, {SUMMER}, 9 a.m." in page
 
 
 @pytest.mark.parametrize(

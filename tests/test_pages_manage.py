@@ -31,9 +31,13 @@ from challenges.models import (
     TeamMembership,
 )
 from tenants.models import Organization
-from tests.factories import ChallengeFactory, CounterpartFactory, TeamFactory, UserFactory
+from tests.factories import ChallengeFactory, CounterpartFactory, TeamFactory, UserFactory, coming_year_of
 
 pytestmark = pytest.mark.django_db
+
+# Dates within the coming year: one in summer time (June, July), one in winter time (January).
+SUMMER = coming_year_of(6, 1)
+WINTER = coming_year_of(1, 10)
 
 Status, GoalKind = Challenge.Status, Challenge.GoalKind
 UTC = dt.UTC
@@ -112,8 +116,8 @@ def _challenge_data(slots: Sequence[tuple[str, str, str]] = (), **overrides: str
         "description": "",
         "action": "I buy one organic product a week",
         "category": "consumption",
-        "starts_at": "2030-06-01T09:00",
-        "deadline": "2030-07-01T18:00",
+        "starts_at": f"{SUMMER}-06-01T09:00",
+        "deadline": f"{SUMMER}-07-01T18:00",
         "goal_kind": "participants",
         "goal_target": "100",
         "metric": "",
@@ -269,15 +273,15 @@ def test_an_admin_creates_a_challenge_from_scratch_in_the_organisations_time_zon
     assert challenge.status == Status.DRAFT
     assert challenge.created_by == admin
     assert challenge.goal_target == Decimal(100)
-    assert challenge.starts_at == dt.datetime(2030, 6, 1, 7, 0, tzinfo=UTC)
-    assert challenge.deadline == dt.datetime(2030, 7, 1, 16, 0, tzinfo=UTC)
+    assert challenge.starts_at == dt.datetime(SUMMER, 6, 1, 7, 0, tzinfo=UTC)
+    assert challenge.deadline == dt.datetime(SUMMER, 7, 1, 16, 0, tzinfo=UTC)
     assert challenge.counterpart.description == "15 % organic food"
     assert challenge.counterpart.currency == "EUR"
     assert challenge.events.get().to_status == Status.DRAFT
     # And the dashboard says so, with the times as they were typed
     dashboard = _page(admin_client.get(response["Location"]))
     assert "Draft saved" in dashboard
-    assert "from June 1, 2030, 9 a.m. to July 1, 2030, 6 p.m." in dashboard
+    assert f"from June 1, {SUMMER}, 9 a.m. to July 1, {SUMMER}, 6 p.m." in dashboard
 
 
 def test_an_admin_creates_a_skills_challenge_from_a_template(admin_client):
@@ -333,7 +337,7 @@ def test_a_quantity_goal_without_a_metric_shows_the_error_next_to_the_metric_and
 def test_a_deadline_before_the_start_shows_the_error_next_to_the_deadline_and_changes_nothing(admin_client):
     before = _state()
 
-    response = admin_client.post("/manage/challenges/new/", _challenge_data(deadline="2030-05-01T09:00"))
+    response = admin_client.post("/manage/challenges/new/", _challenge_data(deadline=f"{SUMMER}-05-01T09:00"))
 
     assert "The deadline must come after the start." in _error_next_to(response, "id_deadline")
     assert "Constraint" not in _page(response)
@@ -396,8 +400,8 @@ def test_an_empty_submission_shows_the_field_errors_and_changes_nothing(admin_cl
 def test_the_edit_page_shows_the_draft_with_its_times_in_the_organisations_time_zone(admin_client):
     challenge = _draft(
         title="Bike to work",
-        starts_at=dt.datetime(2030, 1, 10, 8, 30, tzinfo=UTC),
-        deadline=dt.datetime(2030, 2, 10, 8, 30, tzinfo=UTC),
+        starts_at=dt.datetime(WINTER, 1, 10, 8, 30, tzinfo=UTC),
+        deadline=dt.datetime(WINTER, 2, 10, 8, 30, tzinfo=UTC),
     )
     SkillSlot.objects.create(challenge=challenge, skill="Carpentry", count=2)
 
@@ -406,7 +410,7 @@ def test_the_edit_page_shows_the_draft_with_its_times_in_the_organisations_time_
     page = _page(response)
     assert response.status_code == 200
     assert 'value="Bike to work"' in page
-    assert 'name="starts_at" value="2030-01-10T09:30"' in page  # Paris, winter time
+    assert f'name="starts_at" value="{WINTER}-01-10T09:30"' in page  # Paris, winter time
     assert 'name="slots-0-skill" value="Carpentry"' in page
 
 
