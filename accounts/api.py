@@ -5,6 +5,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -37,7 +38,10 @@ class ApiTokenOutput(serializers.ModelSerializer[ApiToken]):
     class Meta:
         model = ApiToken
         ref_name = "ApiToken"
-        fields = ["id", "name", "prefix", "user", "created_by", "created_at", "last_used_at", "revoked_at"]
+        fields = [
+            "id", "name", "prefix", "scope", "user", "created_by", "created_at", "expires_at",
+            "last_used_at", "revoked_at",
+        ]  # fmt: skip
         read_only_fields = fields
 
 
@@ -55,12 +59,29 @@ class ApiTokenCreatedOutput(ApiTokenOutput):
         return str(self.context["secret"])
 
 
+class SignedInNotWithToken(BasePermission):
+    """Tokens are made and revoked by an admin signed in to the site: a token cannot mint others."""
+
+    message = "API tokens are created and revoked by an admin signed in to the site, not with a token."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return request.method in ("GET", "HEAD", "OPTIONS") or request.auth is None
+
+
 class ApiTokenListCreateApi(APIView):
-    permission_classes = [IsOrganizationAdmin]
+    permission_classes = [IsOrganizationAdmin, SignedInNotWithToken]
     pagination_class = Pagination
 
     class Input(serializers.Serializer):
         name = serializers.CharField(max_length=100, help_text="What uses it, e.g. the intranet widget.")
+        scope = serializers.ChoiceField(
+            choices=ApiToken.Scope.choices,
+            default=ApiToken.Scope.READ,
+            help_text="`read`: GET only. `write`: also creates and changes, as its person may.",
+        )
+        expires_at = serializers.DateTimeField(
+            required=False, help_text="When it stops working: 90 days from now by default, a year at most."
+        )
 
         class Meta:
             ref_name = "ApiTokenInput"
@@ -85,14 +106,20 @@ class ApiTokenListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token, secret = api_token_create(actor=request_user(request), name=serializer.validated_data["name"])
+        data = serializer.validated_data
+        token, secret = api_token_create(
+            actor=request_user(request),
+            name=data["name"],
+            scope=data["scope"],
+            expires_at=data.get("expires_at"),
+        )
         token = api_token_list().get(pk=token.pk)
         output = ApiTokenCreatedOutput(token, context={"request": request, "secret": secret})
         return Response(output.data, status=status.HTTP_201_CREATED)
 
 
 class ApiTokenRevokeApi(APIView):
-    permission_classes = [IsOrganizationAdmin]
+    permission_classes = [IsOrganizationAdmin, SignedInNotWithToken]
 
     @extend_schema(
         operation_id="api_token_revoke",

@@ -72,15 +72,22 @@ class ApiToken(models.Model):
     """A secret an integration sends instead of a session; it acts as the admin who created it.
 
     Only the SHA-256 of the secret is kept: the secret itself is shown once, at creation. A token
-    lives in its organisation's schema, so it means nothing on another organisation's host.
+    lives in its organisation's schema, so it means nothing on another organisation's host. It
+    expires (90 days by default, a year at most), and a read token only reads.
     """
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read"
+        WRITE = "write", "Read and write"
 
     name = models.CharField(max_length=100, help_text="What uses it, e.g. the intranet widget.")
     prefix = models.CharField(max_length=16, help_text="The first characters of the secret, to recognise it.")
     key_hash = models.CharField(max_length=64, unique=True)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    scope = models.CharField(max_length=5, choices=Scope.choices, default=Scope.READ)
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 

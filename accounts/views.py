@@ -7,4 +7,5 @@ class PasswordSetView(auth_views.PasswordResetConfirmView):
 
     template_name = "accounts/password_set.html"
     post_reset_login = True
+    post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
     success_url = reverse_lazy("home")

@@ -12,4 +12,11 @@ max_requests = 2000
 max_requests_jitter = 200
 accesslog = "-"
 errorlog = "-"
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The reverse proxies whose X-Forwarded-* headers are believed: the same variable the product reads for
+# the client address of its rate limits (config/settings/base.py), addresses or CIDR networks.
+# gunicorn takes them as one comma-separated string.
+forwarded_allow_ips = ",".join(
+    entry.strip()
+    for entry in os.environ.get("TRUSTED_PROXY_IPS", "127.0.0.1,::1").split(",")
+    if entry.strip()
+)

@@ -210,12 +210,13 @@ def email_check(organization: Organization, email: str) -> str:
 
 def sign_in_request(
     *, join_link: JoinLink | None, email: str, display_name: str, language: str | None = None
-) -> SignInLink:
-    """E-mail a one-time sign-in link to `email`, whether or not that person is known here.
+) -> SignInLink | None:
+    """E-mail a one-time sign-in link to `email`.
 
-    The work is the same either way, so neither the answer nor its timing tells who is known.
-    Without a join link (a returning person asking from the sign-in page), the link signs in an
-    existing account only: joining takes a join link.
+    Through a join link, anyone with an accepted address gets one: their first sign-in creates them.
+    Without one (a returning person asking from the sign-in page), only an address with an active
+    account here gets a link, and nothing is written or sent for any other: a form that mails
+    strangers is a way to spam them. The caller answers the same either way (no enumeration).
     """
     from participants.tasks import sign_in_link_send
 
@@ -224,6 +225,8 @@ def sign_in_request(
     display_name = display_name.strip()
     if len(display_name) > max_length(SignInLink, "display_name"):
         raise ValidationError({"display_name": [_("The name is too long.")]})
+    if join_link is None and not _has_active_account(email):
+        return None
     secret = secrets.token_urlsafe(32)
     sign_in_link = SignInLink.objects.create(
         key_hash=sign_in_secret_hash(secret),
@@ -238,6 +241,10 @@ def sign_in_request(
     # arguments. It lives 15 minutes and works once, which bounds what a reader of the broker could do.
     enqueue_on_commit(sign_in_link_send, sign_in_link.pk, secret, language)
     return sign_in_link
+
+
+def _has_active_account(email: str) -> bool:
+    return User.objects.filter(email__iexact=email, is_active=True, erased_at__isnull=True).exists()
 
 
 def sign_in_link_path(secret: str) -> str:

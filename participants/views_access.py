@@ -22,7 +22,9 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from challenges.models import Challenge
 from challenges.views import manager_required, reader_required
-from participants import pages, ratelimit, services
+from core import ratelimit
+from core.http import client_address
+from participants import pages, services
 from participants.forms_access import EmailLinkForm, JoinForm, JoinLinkForm, WidgetForm, service_errors_add
 from participants.models import JoinLink
 from participants.services import JoinRefused, SignInRefused
@@ -124,7 +126,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         return _join_page(request, join_link, JoinForm(organization=organization))
 
     # Every request counts, valid or not, known address or not: the limits reveal nothing.
-    if not ratelimit.hit(ratelimit.PER_CLIENT, ratelimit.client_address(request)):
+    if not ratelimit.hit(ratelimit.PER_CLIENT, client_address(request)):
         return _too_many(request, ratelimit.PER_CLIENT, join_link)
     form = JoinForm(request.POST, organization=organization)
     if not form.is_valid():
@@ -176,7 +178,7 @@ def email_link(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         form = EmailLinkForm(organization=organization)
         return render(request, "participants/access/email_link.html", {"form": form, "minutes": minutes})
-    if not ratelimit.hit(ratelimit.PER_CLIENT, ratelimit.client_address(request)):
+    if not ratelimit.hit(ratelimit.PER_CLIENT, client_address(request)):
         return _too_many(request, ratelimit.PER_CLIENT, None)
     form = EmailLinkForm(request.POST, organization=organization)
     if form.is_valid():

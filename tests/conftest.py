@@ -6,15 +6,18 @@ in the organisation's schema when it asks for one. That is the fast tenant test 
 organisation, data gone after each test.
 """
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.cache import caches
 from django.test import Client
 from django.test.utils import setup_databases, teardown_databases
 from django_tenants.utils import tenant_context
 
+from core import ratelimit
 from tenants.db import tenant_connection
 from tenants.models import Organization
 from tenants.services import organization_create
@@ -77,3 +80,12 @@ def client_b(org_b: Organization) -> Client:
 @pytest.fixture
 def public_client(db: None) -> Client:
     return Client(HTTP_HOST=settings.BASE_DOMAIN)
+
+
+@pytest.fixture(autouse=True)
+def _rate_limits_from_zero_and_still(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with no request counted, in a rate-limit window that does not end under it."""
+    started = time.time()
+    monkeypatch.setattr(ratelimit, "clock", lambda: started)
+    for alias in ("default", "shared"):
+        caches[alias].clear()

@@ -870,7 +870,14 @@ def _seed_contributions(n: int, admin: User, participant: User) -> None:
 
 def _seed_tokens(n: int, admin: User, participant: User) -> None:
     ApiToken.objects.bulk_create(
-        ApiToken(name=f"t{i}", prefix="cra_x", key_hash=api_token_hash(f"s{i}"), user=admin, created_by=admin)
+        ApiToken(
+            name=f"t{i}",
+            prefix="cra_x",
+            key_hash=api_token_hash(f"s{i}"),
+            user=admin,
+            created_by=admin,
+            expires_at=timezone.now() + dt.timedelta(days=30),
+        )
         for i in range(n)
     )
 

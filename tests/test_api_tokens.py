@@ -53,7 +53,7 @@ def test_an_admin_creates_a_token_whose_secret_is_shown_once_and_stored_hashed(a
 
 @pytest.mark.parametrize("keyword", ["Bearer", "Token", "bearer"])
 def test_a_token_signs_in_as_its_admin(admin, keyword):
-    _, secret = api_token_create(actor=admin, name="CI")
+    _, secret = api_token_create(actor=admin, name="CI", scope=ApiToken.Scope.WRITE)
 
     response = post(bearer(secret, keyword=keyword), f"{V1}/teams/", {"name": "Made by a script"})
 
@@ -118,8 +118,8 @@ def test_a_token_of_a_deactivated_person_is_refused(admin):
 
 
 def test_a_token_has_the_permissions_its_person_has_now(admin):
-    # given a token of an admin who has since become a participant
-    _, secret = api_token_create(actor=admin, name="CI")
+    # given a write token of an admin who has since become a participant
+    _, secret = api_token_create(actor=admin, name="CI", scope=ApiToken.Scope.WRITE)
     groups = roles_sync()
     admin.groups.set([groups[PARTICIPANT]])
 
@@ -190,3 +190,96 @@ def test_the_token_list_shows_whom_each_token_acts_as(admin):
     response = api_client(admin).get(f"{V1}/tokens/")
 
     assert response.json()["results"][0]["user"]["email"] == "admin.tokens@alpha.test"
+
+
+# Scope, expiry, who mints them, throttles -------------------------------------------------------------
+
+
+def test_a_new_token_reads_only_and_expires_in_90_days_unless_asked_otherwise(admin):
+    client = api_client(admin)
+
+    created = post(client, f"{V1}/tokens/", {"name": "Dashboard export"})
+    secret = created.json()["secret"]
+
+    assert created.status_code == 201
+    assert created.json()["scope"] == "read"
+    expires_at = ApiToken.objects.get(name="Dashboard export").expires_at
+    assert abs(expires_at - (timezone.now() + dt.timedelta(days=90))) < dt.timedelta(minutes=1)
+    assert bearer(secret).get(f"{V1}/teams/").status_code == 200
+    refused = post(bearer(secret), f"{V1}/teams/", {"name": "Written with a read token"})
+    assert refused.status_code == 403
+    assert refused.json() == {"detail": "This token only reads: writing needs a token with write scope."}
+    assert not Team.objects.filter(name="Written with a read token").exists()
+
+
+def test_a_token_lives_a_year_at_most(admin):
+    far = (timezone.now() + dt.timedelta(days=400)).isoformat()
+
+    refused = post(
+        api_client(admin), f"{V1}/tokens/", {"name": "Forever", "scope": "write", "expires_at": far}
+    )
+
+    assert refused.status_code == 400
+    assert refused.json() == {"expires_at": ["A token expires within a year from now."]}
+    assert not ApiToken.objects.filter(name="Forever").exists()
+
+
+def test_an_expired_token_is_refused_with_401_and_a_sentence(admin):
+    token, secret = api_token_create(actor=admin, name="Old", scope=ApiToken.Scope.WRITE)
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+
+    refused = bearer(secret).get(f"{V1}/teams/")
+
+    assert refused.status_code == 401
+    assert refused.json()["detail"].startswith("This token expired on ")
+
+
+def test_a_token_cannot_mint_or_revoke_tokens_even_with_write_scope(admin):
+    token, secret = api_token_create(actor=admin, name="CI", scope=ApiToken.Scope.WRITE)
+    before = ApiToken.objects.count()
+
+    minted = post(bearer(secret), f"{V1}/tokens/", {"name": "Child", "scope": "write"})
+    revoked = post(bearer(secret), f"{V1}/tokens/{token.pk}/revoke/")
+
+    assert (minted.status_code, revoked.status_code) == (403, 403)
+    assert "signed in to the site" in minted.json()["detail"]
+    assert ApiToken.objects.count() == before
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    assert bearer(secret).get(f"{V1}/tokens/").status_code == 200
+
+
+def test_a_client_guessing_tokens_is_paused_even_with_a_valid_one(admin):
+    _, secret = api_token_create(actor=admin, name="CI")
+    guesser = Client(HTTP_HOST=f"alpha.{settings.BASE_DOMAIN}", REMOTE_ADDR="198.51.100.9")
+
+    answers = [
+        guesser.get(f"{V1}/teams/", HTTP_AUTHORIZATION=f"Bearer cra_guess-{i}").status_code for i in range(20)
+    ]
+    paused = guesser.get(f"{V1}/teams/", HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+    assert answers == [401] * 20
+    assert paused.status_code == 429
+    assert paused["Retry-After"] == "900"
+    assert "Too many invalid tokens" in paused.json()["detail"]
+    other = Client(HTTP_HOST=f"alpha.{settings.BASE_DOMAIN}", REMOTE_ADDR="203.0.113.30")
+    assert other.get(f"{V1}/teams/", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 200
+
+
+def test_each_token_and_each_client_has_a_request_rate(admin, monkeypatch):
+    from core.throttles import ClientRateThrottle, TokenRateThrottle
+
+    monkeypatch.setattr(TokenRateThrottle, "rate", "3/min", raising=False)
+    monkeypatch.setattr(ClientRateThrottle, "rate", "5/min", raising=False)
+    _, first = api_token_create(actor=admin, name="First")
+    _, second = api_token_create(actor=admin, name="Second")
+    client = Client(HTTP_HOST=f"alpha.{settings.BASE_DOMAIN}", REMOTE_ADDR="198.51.100.10")
+
+    def get(secret: str) -> int:
+        return client.get(f"{V1}/teams/", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code
+
+    assert [get(first) for _ in range(4)] == [200, 200, 200, 429]
+    assert get(second) == 200  # its own rate, until the client's own rate is reached
+    throttled = client.get(f"{V1}/teams/", HTTP_AUTHORIZATION=f"Bearer {second}")
+    assert throttled.status_code == 429
+    assert int(throttled["Retry-After"]) > 0

@@ -6,8 +6,12 @@ Organisation A ("alpha") is a company that accepts @alpha.test addresses, in Eng
 
 import datetime as dt
 import html
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +25,9 @@ from django_tenants.utils import tenant_context
 from accounts.models import User
 from accounts.roles import EXECUTIVE, ORG_ADMIN, PARTICIPANT
 from challenges.models import Challenge
-from participants import ratelimit, services
+from core import ratelimit
+from core.http import client_address
+from participants import services
 from participants.models import JoinLink, SignInLink
 from participants.services import JoinRefused, SignInRefused
 from participants.tasks import sign_in_link_send
@@ -523,7 +529,9 @@ def test_one_address_may_ask_five_times_in_fifteen_minutes_known_or_not(client_a
 
 
 def test_one_client_may_ask_a_limited_number_of_times_whatever_the_addresses(client_a, org_link, monkeypatch):
-    monkeypatch.setattr(ratelimit, "PER_CLIENT", ratelimit.Limit("client", requests=3, seconds=900))
+    monkeypatch.setattr(
+        ratelimit, "PER_CLIENT", ratelimit.Limit("client", requests=3, seconds=900, requests_everywhere=300)
+    )
 
     statuses = [_join(client_a, org_link, f"person{i}@alpha.test").status_code for i in range(3)]
     # A refused or malformed request counts too: probing costs the same as asking
@@ -539,7 +547,9 @@ def test_one_client_may_ask_a_limited_number_of_times_whatever_the_addresses(cli
 def test_the_limits_of_one_organisation_do_not_touch_another(
     client_a, client_b, org_b, org_link, monkeypatch
 ):
-    monkeypatch.setattr(ratelimit, "PER_CLIENT", ratelimit.Limit("client", requests=1, seconds=900))
+    monkeypatch.setattr(
+        ratelimit, "PER_CLIENT", ratelimit.Limit("client", requests=1, seconds=900, requests_everywhere=300)
+    )
     with tenant_context(org_b):
         beta_link = services.join_link_create(actor=UserFactory.create(email="m@beta.test", role=ORG_ADMIN))
 
@@ -548,15 +558,63 @@ def test_the_limits_of_one_organisation_do_not_touch_another(
     assert _join(client_b, beta_link, "c@mail.example").status_code == 302
 
 
-def test_the_client_address_believes_x_forwarded_for_only_from_a_trusted_proxy(rf):
-    trusted = frozenset({"10.0.0.1"})
-    through_proxy = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.9, 203.0.113.5")
+def test_the_client_address_believes_x_forwarded_for_only_from_a_trusted_proxy(rf, settings):
+    settings.TRUSTED_PROXY_IPS = ["10.0.0.0/8", "fd00::/8"]
+    through_proxy = rf.get("/", REMOTE_ADDR="10.2.3.4", HTTP_X_FORWARDED_FOR="198.51.100.9, 203.0.113.5")
+    two_proxies = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.5, 10.9.9.9")
     direct = rf.get("/", REMOTE_ADDR="203.0.113.77", HTTP_X_FORWARDED_FOR="198.51.100.9")
     forged = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="not-an-ip")
+    ipv6 = rf.get("/", REMOTE_ADDR="fd00::1", HTTP_X_FORWARDED_FOR="2001:db8::7")
 
-    assert ratelimit.client_address(through_proxy, trusted) == "203.0.113.5"
-    assert ratelimit.client_address(direct, trusted) == "203.0.113.77"
-    assert ratelimit.client_address(forged, trusted) == "10.0.0.1"
+    assert client_address(through_proxy) == "203.0.113.5"
+    assert client_address(two_proxies) == "203.0.113.5"
+    assert client_address(direct) == "203.0.113.77"
+    assert client_address(forged) == "10.0.0.1"
+    assert client_address(ipv6) == "2001:db8::7"
+
+
+def test_behind_a_trusted_proxy_one_busy_visitor_does_not_close_the_page_for_the_others(
+    client_a, org_link, settings, monkeypatch
+):
+    """The documented container set-up: every request comes from the proxy's address."""
+    settings.TRUSTED_PROXY_IPS = ["172.16.0.0/12"]
+    monkeypatch.setattr(
+        ratelimit, "PER_CLIENT", ratelimit.Limit("client", requests=3, seconds=900, requests_everywhere=300)
+    )
+    proxy = {"REMOTE_ADDR": "172.18.0.5"}
+
+    busy = [
+        _join(client_a, org_link, f"busy{i}@alpha.test", HTTP_X_FORWARDED_FOR="198.51.100.1", **proxy)
+        for i in range(4)
+    ]
+    other = _join(client_a, org_link, "other@alpha.test", HTTP_X_FORWARDED_FOR="198.51.100.2", **proxy)
+
+    assert [answer.status_code for answer in busy] == [302, 302, 302, 429]
+    assert other.status_code == 302
+
+
+def test_gunicorn_trusts_the_same_proxies(monkeypatch):
+    import runpy
+
+    monkeypatch.setenv("TRUSTED_PROXY_IPS", "10.0.0.0/8, 192.0.2.10")
+    config = runpy.run_path(str(Path(settings.BASE_DIR) / "deploy" / "gunicorn.conf.py"))
+
+    assert config["forwarded_allow_ips"] == "10.0.0.0/8,192.0.2.10"
+    checked = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--check-config",
+            "-c",
+            str(Path(settings.BASE_DIR) / "deploy" / "gunicorn.conf.py"),
+            "config.wsgi:application",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "TRUSTED_PROXY_IPS": "10.0.0.0/8, 192.0.2.10"},
+        cwd=settings.BASE_DIR,
+    )
+    assert checked.returncode == 0, checked.stderr
 
 
 # The e-mail task ----------------------------------------------------------------------------------------
@@ -805,23 +863,58 @@ class TestReturningParticipant:
         signed_in = client_a.post(link.group(1), follow=True)
         assert signed_in.wsgi_request.user.pk == person.pk
 
-    def test_an_unknown_address_gets_the_same_answer_and_no_account(
+    def test_unknown_addresses_get_the_same_answer_and_no_e_mail_is_sent(
         self, org_a, client_a, django_capture_on_commit_callbacks
     ):
+        # Given a company, one person who joined, and a client asking links for many strangers
         org_a.allowed_email_domains = ["alpha.example"]
         org_a.save(update_fields=["allowed_email_domains"])
         with tenant_context(org_a):
-            before = User.objects.count()
+            UserFactory.create(email="known@alpha.example", role=PARTICIPANT)
+            before = (User.objects.count(), SignInLink.objects.count())
+        mail.outbox = []
 
+        # When it asks 120 times
         with django_capture_on_commit_callbacks(execute=True):
-            response = client_a.post("/account/email-link/", {"email": "stranger@alpha.example"}, follow=True)
-        link = re.search(r"http://alpha\.localhost(/account/sign-in/[^/\s]+/)", str(mail.outbox[-1].body))
-        assert link
-        refused = client_a.post(link.group(1))
+            answers = [
+                client_a.post("/account/email-link/", {"email": f"stranger{i}@alpha.example"})
+                for i in range(120)
+            ]
 
-        assert response.status_code == 200
-        assert refused.status_code == 404
-        assert refused.context["reason"] == "no_account"
-        assert not refused.wsgi_request.user.is_authenticated
+        # Then nobody was mailed and nothing was written; the answer is the known address's
+        assert mail.outbox == []
         with tenant_context(org_a):
-            assert User.objects.count() == before
+            assert (User.objects.count(), SignInLink.objects.count()) == before
+        assert {(a.status_code, a.get("Location")) for a in answers[:100]} == {
+            (302, "/account/email-link/sent/")
+        }
+        assert {a.status_code for a in answers[100:]} == {429}
+        stranger_page = client_a.get("/account/email-link/sent/").content.decode()
+        known = Client(HTTP_HOST="alpha.localhost", REMOTE_ADDR="203.0.113.40")
+        with django_capture_on_commit_callbacks(execute=True):
+            answer = known.post("/account/email-link/", {"email": "known@alpha.example"})
+        assert (answer.status_code, answer["Location"]) == (302, "/account/email-link/sent/")
+        assert len(mail.outbox) == 1
+        known_page = known.get("/account/email-link/sent/").content.decode()
+        assert _without_addresses(stranger_page) == _without_addresses(known_page)
+
+
+def _without_addresses(page: str) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"|nonce="[^"]+"|[\w.+-]+@alpha\.example', "", page)
+
+
+def test_limits_count_across_organisations_too(client_a, client_b, org_a, org_b, monkeypatch):
+    """One client spreading its requests over many organisations is still one client."""
+    monkeypatch.setattr(
+        ratelimit, "PER_CLIENT", ratelimit.Limit("client", requests=100, seconds=900, requests_everywhere=3)
+    )
+    for organization in (org_a, org_b):
+        organization.allowed_email_domains = ["example.org"]
+        organization.save(update_fields=["allowed_email_domains"])
+
+    answers = [
+        client.post("/account/email-link/", {"email": f"p{i}@example.org"}).status_code
+        for i, client in enumerate([client_a, client_b, client_a, client_b])
+    ]
+
+    assert answers == [302, 302, 302, 429]

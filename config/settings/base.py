@@ -1,10 +1,13 @@
 """Settings shared by every environment; each value comes from the environment."""
 
+import datetime as dt
+import ipaddress
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
 from csp.constants import NONCE as CSP_NONCE
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -35,6 +38,7 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
 ]
 TENANT_APPS = [
     "django.contrib.auth",
@@ -72,6 +76,9 @@ MIDDLEWARE = [
     "tenants.middleware.OrganizationLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.middleware.SignedInResponsesMiddleware",
+    # Last: it answers a locked-out sign-in with 429 (accounts/throttling.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -102,6 +109,22 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    # Refuses a throttled client before the password is even checked (accounts/throttling.py).
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # one account from one client
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # paused for 15 minutes, not for ever
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "accounts.throttling.sign_in_username"
+AXES_CLIENT_IP_CALLABLE = "core.http.client_address"
+AXES_CLIENT_STR_CALLABLE = "accounts.throttling.sign_in_client"
+AXES_LOCKOUT_CALLABLE = "accounts.throttling.sign_in_locked_out"
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -109,8 +132,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "home"
+# Paths, not URL names: both URL confs (the public site and an organisation's) serve "/".
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
 # The one-time "set your password" link sent to a new organisation's admin.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
 
@@ -133,14 +157,32 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-# Cache keys carry the schema name, so one organisation never reads another's entries.
+# Cache keys carry the schema name, so one organisation never reads another's entries. The "shared"
+# alias is the same cache without the schema in its keys, for counters that span organisations (rate
+# limits per address and per client: core/ratelimit.py).
+CACHE = env.cache("CACHE_URL", default="locmemcache://")
 CACHES = {
     "default": {
-        **env.cache("CACHE_URL", default="locmemcache://"),
+        **CACHE,
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
-    }
+    },
+    "shared": {**CACHE, "KEY_PREFIX": "shared"},
 }
+
+# The reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks), for the client
+# address of rate limits and sign-in throttling (core/http.py); gunicorn's forwarded_allow_ips reads
+# the same variable (deploy/gunicorn.conf.py).
+TRUSTED_PROXY_IPS = [
+    entry.strip() for entry in env.list("TRUSTED_PROXY_IPS", default=["127.0.0.1", "::1"]) if entry.strip()
+]
+try:
+    for _proxy in TRUSTED_PROXY_IPS:
+        ipaddress.ip_network(_proxy, strict=False)
+except ValueError as _error:
+    raise ImproperlyConfigured(
+        f"TRUSTED_PROXY_IPS: “{_proxy}” is not an IP address or network (e.g. 10.0.0.0/8)."
+    ) from _error
 
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -181,6 +223,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttles.ClientRateThrottle", "core.throttles.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "client": env("API_RATE_PER_CLIENT", default="1200/min"),
+        "token": env("API_RATE_PER_TOKEN", default="600/min"),
+    },
     "PAGE_SIZE": 50,
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "config.api.api_exception_handler",
@@ -210,6 +257,8 @@ STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 
 SESSION_COOKIE_HTTPONLY = True
+# A session ends after this long without a request (core/middleware.py renews it while in use).
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_TIMEOUT", default=8 * 3600)
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -24,3 +24,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in _broker_folders.values():
         _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {key: str(folder) for key, folder in _broker_folders.items()}
+
+# axes warns that an in-process cache counts failed sign-ins per process; here one process serves
+# (production refuses such a cache: config/settings/production.py).
+SILENCED_SYSTEM_CHECKS = ["axes.W001"]

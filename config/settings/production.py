@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import BASE_DOMAIN, env
+from .base import BASE_DOMAIN, REST_FRAMEWORK, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
@@ -14,17 +14,37 @@ DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
-# A cache shared by every process (Redis): rate limits and at-most-once markers depend on it.
+# A cache shared by every process (Redis): rate limits, sign-in throttling and at-most-once markers
+# depend on it. A cache kept in one process would silently make each of them per process.
+CACHE = env.cache("CACHE_URL")
+SHARED_CACHE_BACKENDS = frozenset(
+    {
+        "django.core.cache.backends.redis.RedisCache",
+        "django.core.cache.backends.memcached.PyMemcacheCache",
+        "django.core.cache.backends.memcached.PyLibMCCache",
+        "django.core.cache.backends.db.DatabaseCache",
+    }
+)
+if CACHE["BACKEND"] not in SHARED_CACHE_BACKENDS:
+    raise ImproperlyConfigured(
+        f"CACHE_URL must name a cache that every process shares, such as Redis "
+        f"(rediscache://redis:6379/1); {CACHE['BACKEND'].rsplit('.', 1)[-1]} keeps its entries in one "
+        "process or machine, so rate limits, sign-in throttling and send-once markers would not hold."
+    )
 CACHES = {
     "default": {
-        **env.cache("CACHE_URL"),
+        **CACHE,
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
-    }
+    },
+    "shared": {**CACHE, "KEY_PREFIX": "shared"},
 }
 EMAIL_CONFIG = env.email("EMAIL_URL")
 vars().update(EMAIL_CONFIG)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[BASE_DOMAIN, f".{BASE_DOMAIN}"])
+
+# JSON only: the browsable API is a development aid (forms, and pages nobody reviewed for XSS or CSP).
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]}
 
 SITE_SCHEME = "https"
 SITE_PORT = 0

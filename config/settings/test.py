@@ -29,3 +29,7 @@ STORAGES = {
 }
 
 WHITENOISE_AUTOREFRESH = True
+
+# axes warns that an in-process cache counts failed sign-ins per process; here one process serves
+# (production refuses such a cache: config/settings/production.py).
+SILENCED_SYSTEM_CHECKS = ["axes.W001"]
