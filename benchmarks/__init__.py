@@ -1,1 +1,4 @@
-"""Benchmarks: run them by hand (see tenancy.py); they are not part of the test suite."""
+"""Benchmarks, run by hand from the project root: `python -m benchmarks.tenancy`, `python -m
+benchmarks.challenges` (see the README's "Benchmarks"). Their `--quick` modes run in the test suite
+(tests/benchmarks/test_quick.py); their figures are judged in full runs only.
+"""

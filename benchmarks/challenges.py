@@ -3,16 +3,18 @@ with 10,000 participants and 100,000 contributions.
 
 Run from the project root (PostgreSQL on 127.0.0.1:5432 user postgres, Redis on 127.0.0.1:6379):
 
-    .venv/bin/python benchmarks/challenges.py                  # the acceptance run, ~6 minutes on 2 cores
-    .venv/bin/python benchmarks/challenges.py --quick          # smoke run (small data, short loads), ~1 min
-    .venv/bin/python benchmarks/challenges.py --seconds 20 --auth token --keep
+    .venv/bin/python -m benchmarks.challenges                  # the acceptance run, ~6 minutes on 2 cores
+    .venv/bin/python -m benchmarks.challenges --quick          # every phase, small data, short loads
+    .venv/bin/python -m benchmarks.challenges --seconds 20 --auth token --keep
 
 It works in its own database, crowdact_bench_challenges (BENCH_CHALLENGES_DATABASE_URL), dropped and
 created at the start and dropped at the end unless --keep, with the settings
-benchmarks.settings_challenges (the product's settings + the benchmark-only tenant app
-benchmarks.pledgebench + the URL conf benchmarks.urls_bench_challenges). Celery sends to the real
-Redis broker, database 13, queue "bench-challenges", with no worker: requests pay for queueing a task
-as in production, nothing runs inline; the queue is read (to check what was sent) and purged at the end.
+benchmarks.settings.challenges (the product's settings + the benchmark-only tenant app
+benchmarks.pledgebench + the URL conf benchmarks.urls.challenges). Celery sends to the real Redis
+broker, database 13 (BENCH_CHALLENGES_BROKER_URL), queue "bench-challenges" (BENCH_CHALLENGES_QUEUE),
+with no worker: requests pay for queueing a task as in production, nothing runs inline; the queue is
+read (to check what was sent) and its keys deleted at the end. A second run on the same database or
+queue stops at once.
 
 Phases:
  0. database, public schema, two organisations (tenants.services.organization_create): one for the
@@ -26,60 +28,54 @@ Phases:
     INSERT) and POST /api/v1/challenges/<id>/pledge/, each request from a different person, taken in
     turn round after round; then the pledges in the database against the 2xx answers; then a
     challenge whose goal is crossed mid-run (success exactly once, under load).
+
+--quick judges no speed target: it fails only when a phase breaks.
 """
 
-# ruff: noqa: S603
+# ruff: noqa: E402
 
 import argparse
-import http.client
 import json
 import os
 import random
 import re
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-# Run as a script, this file's folder comes first on sys.path, and this file (challenges.py) would
-# shadow the product's `challenges` app: the project root takes its place.
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import django
+import psycopg
+import redis
 
-# Small, stable helpers of the tenancy benchmark (that file is still being edited: nothing more).
-from benchmarks.tenancy import (  # noqa: E402
-    code_state,
-    free_port,
-    heading,
-    line,
-    load_average,
-    median,
-    percentile,
+from benchmarks.harness.databases import (
+    child_env,
+    database_drop,
+    database_name,
+    database_recreate,
+    databases_claimed,
 )
+from benchmarks.harness.databases import database_url as env_database_url
+from benchmarks.harness.load import Request, Run, Series, alternating_rounds, closed_loop, round_ratios
+from benchmarks.harness.report import Phases, Summary, code_state, heading, line, load_average, median
+from benchmarks.harness.servers import Server, gunicorn
 
-SETTINGS = "benchmarks.settings_challenges"
+SETTINGS = "benchmarks.settings.challenges"
+DATABASE_VARIABLE = "BENCH_CHALLENGES_DATABASE_URL"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/crowdact_bench_challenges"
-DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/13"
-PROTECTED_DATABASES = frozenset({"crowdact", "test_crowdact", "postgres", "template0", "template1"})
-GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
+DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/13"  # the tests use database 15
+DEFAULT_QUEUE = "bench-challenges"
 BARE_PATH = "/api/bench/insert/"
-BENCH_QUEUE = "bench-challenges"  # CELERY_TASK_DEFAULT_QUEUE of benchmarks.settings_challenges
 PLEDGE_ORG, DASHBOARD_ORG = "bench-pledges", "bench-dashboard"
 TEAMS = 20
 
@@ -87,277 +83,57 @@ TEAMS = 20
 PLEDGE_RATIO_TARGET = 0.5
 DASHBOARD_P95_TARGET_MS = 150.0
 
+# The product, in one place: Django set up with the benchmark settings, then what this benchmark uses.
+DATABASE_URL = os.environ[DATABASE_VARIABLE] = env_database_url(DATABASE_VARIABLE, DEFAULT_DATABASE_URL)
+BROKER_URL = os.environ["BENCH_CHALLENGES_BROKER_URL"] = os.environ.get(
+    "BENCH_CHALLENGES_BROKER_URL", DEFAULT_BROKER_URL
+)
+BENCH_QUEUE = os.environ["BENCH_CHALLENGES_QUEUE"] = os.environ.get("BENCH_CHALLENGES_QUEUE", DEFAULT_QUEUE)
+os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
+django.setup()
 
-# --------------------------------------------------------------------------------------------------
-# Phases
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
+from django.core.management import call_command
+from django.db import connection, connections
+from django.db.models import Count, Sum
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+from django_tenants.utils import tenant_context
 
+from accounts.models import ApiToken, User
+from accounts.roles import ORG_ADMIN, PARTICIPANT
+from accounts.tokens import PREFIX_LENGTH, SECRET_PREFIX, api_token_hash
+from benchmarks.pledgebench.models import BareInsert
+from challenges.models import Challenge, ChallengeEvent, Contribution, Metric, Pledge, Team, TeamMembership
+from challenges.services import CounterpartInput, challenge_create, challenge_publish
+from tenants.selectors import organization_host
+from tenants.services import organization_create
 
-class Phases:
-    """Wall time per phase, with the highest 1-minute load average seen during it (sampled every 5 s):
-    the machine is shared, and other work inflates every figure."""
-
-    def __init__(self) -> None:
-        self.times: list[tuple[str, float, float]] = []
-        self.loads: list[float] = []
-        self.stop = threading.Event()
-        threading.Thread(target=self.sample, daemon=True).start()
-
-    def sample(self) -> None:
-        while not self.stop.wait(5):
-            self.loads.append(os.getloadavg()[0])
-
-    @contextmanager
-    def phase(self, name: str) -> Iterator[None]:
-        heading(name)
-        start, first = time.perf_counter(), len(self.loads)
-        try:
-            yield
-        finally:
-            elapsed = time.perf_counter() - start
-            highest = max(self.loads[first:] or [os.getloadavg()[0]])
-            self.times.append((name, elapsed, highest))
-            line(f"[phase time: {elapsed:.1f} s; highest 1-minute load average: {highest:.2f}]")
-
-
-# --------------------------------------------------------------------------------------------------
-# Database, broker, server
-
-
-def database_url() -> str:
-    return os.environ.get("BENCH_CHALLENGES_DATABASE_URL", DEFAULT_DATABASE_URL)
-
-
-def database_name() -> str:
-    name = urlsplit(database_url()).path.lstrip("/")
-    if not name or name in PROTECTED_DATABASES:
-        raise SystemExit(f"Refusing to benchmark in the database {name!r}: use a dedicated one.")
-    return name
-
-
-def database_admin(statement: str) -> None:
-    """One statement on the server's maintenance database (CREATE / DROP DATABASE)."""
-    import psycopg
-    from psycopg.conninfo import make_conninfo
-
-    with psycopg.connect(make_conninfo(database_url(), dbname="postgres"), autocommit=True) as conn:
-        conn.execute(statement)
-
-
-def broker_url() -> str:
-    return os.environ.get("BENCH_CHALLENGES_BROKER_URL", DEFAULT_BROKER_URL)
-
-
-def broker() -> Any:
-    import redis
-
-    return redis.Redis.from_url(broker_url())
-
-
-def child_env() -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
-    env.update(
-        DJANGO_SETTINGS_MODULE=SETTINGS,
-        BENCH_CHALLENGES_DATABASE_URL=database_url(),
-        BENCH_CHALLENGES_BROKER_URL=broker_url(),
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-def http_request(
-    port: int, method: str, path: str, headers: dict[str, str], body: bytes | None = None
-) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
-
-
-@dataclass
-class Server:
-    port: int
-    log_path: Path
-    description: str
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:  # the folder is under /tmp: something may clean it up
-            return ""
-
-    def boots(self) -> int:
-        """Workers booted so far (the first ones, then one per recycled worker); 0: log unreadable."""
-        return len(re.findall(r"Booting worker with pid", self.log()))
-
-    def server_errors(self) -> list[str]:
-        return [entry for entry in self.log().splitlines() if "Traceback" in entry or "[ERROR]" in entry]
-
-
-@contextmanager
-def gunicorn(workers: int, probe_host: str, log_dir: Path, *, recycle: bool) -> Iterator[Server]:
-    """The production gunicorn settings (deploy/gunicorn.conf.py: sync workers, 30 s timeout,
-    max_requests 2000 ± 200, access log), bound to a free loopback port with `workers` workers."""
-    port = free_port()
-    log_path = log_dir / f"gunicorn-{port}.log"
-    command = [
-        sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG),
-        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "info",
-        "--graceful-timeout", "5",
-    ]  # fmt: skip
-    if not recycle:
-        command += ["--max-requests", "0"]
-    command.append("config.wsgi:application")
-    description = (
-        f"gunicorn --config deploy/gunicorn.conf.py: {workers} sync workers on 127.0.0.1:{port}, "
-        f"timeout 30 s, {'max_requests 2000 +/- 200 (as in production)' if recycle else 'no recycling'}, "
-        "access log on"
-    )
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=child_env(), stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if process.poll() is not None:
-                    raise SystemExit(
-                        f"gunicorn exited ({process.returncode}):\n{log_path.read_text()[-3000:]}"
-                    )
-                try:
-                    status, _ = http_request(port, "GET", "/healthz", {"Host": probe_host})
-                except OSError:
-                    status = 0
-                if status == 200:
-                    break
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"gunicorn did not answer in 60 s:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.2)
-            yield Server(port, log_path, description)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+if settings.SETTINGS_MODULE != SETTINGS:  # Django was set up before this import
+    raise ImportError(f"benchmarks.challenges runs with {SETTINGS}, not {settings.SETTINGS_MODULE}")
 
 
 # --------------------------------------------------------------------------------------------------
-# Load generators
+# The broker
 
 
-@dataclass
-class Run:
-    """One load run: `ok` counts the expected answers, `errors` everything else (another status, a
-    connection error); `statuses` counts each ("201", "409!", "ConnectionResetError"...)."""
-
-    ok: int
-    errors: int
-    seconds: float
-    latencies: list[float]
-    statuses: Counter[str] = field(default_factory=Counter)
-    exhausted: bool = False
-
-    @property
-    def rps(self) -> float:
-        return self.ok / self.seconds if self.seconds else 0.0
-
-    @classmethod
-    def combine(cls, runs: Sequence["Run"]) -> "Run":
-        statuses: Counter[str] = Counter()
-        for run in runs:
-            statuses.update(run.statuses)
-        return cls(
-            ok=sum(run.ok for run in runs),
-            errors=sum(run.errors for run in runs),
-            seconds=sum(run.seconds for run in runs),
-            latencies=[value for run in runs for value in run.latencies],
-            statuses=statuses,
-            exhausted=any(run.exhausted for run in runs),
-        )
-
-    def ms(self, fraction: float) -> float:
-        return percentile(self.latencies, fraction) * 1000
-
-    def brief(self) -> str:
-        bad = {key: value for key, value in self.statuses.items() if not key.startswith("2")}
-        return (
-            f"{self.rps:6.0f} req/s, p50 {self.ms(0.5):6.2f} ms, p99 {self.ms(0.99):7.2f} ms, "
-            f"{self.errors} errors{f' {dict(bad)}' if bad else ''}, {self.ok + self.errors} requests"
-            f"{' [PEOPLE EXHAUSTED]' if self.exhausted else ''}"
-        )
+def broker() -> redis.Redis:
+    return redis.Redis.from_url(BROKER_URL)
 
 
-def closed_loop(
-    port: int,
-    *,
-    concurrency: int,
-    seconds: float | None,
-    requests: int | None,
-    next_request: Callable[[], tuple[str, str, dict[str, str], bytes | None] | None],
-    good: Callable[[int, bytes], bool],
-) -> Run:
-    """`concurrency` threads with one keep-alive connection each, each sending its next request when
-    the last one is answered, until `seconds` have passed or `requests` were sent (or next_request
-    returns None: out of people). A request in flight at the deadline is waited for and counted."""
-    latencies: list[list[float]] = [[] for _ in range(concurrency)]
-    statuses: list[Counter[str]] = [Counter() for _ in range(concurrency)]
-    gate = threading.Barrier(concurrency + 1)
-    bounds: dict[str, float] = {}
-    budget = [requests if requests is not None else 10**12]
-    budget_lock = threading.Lock()
-    exhausted = threading.Event()
-
-    def worker(number: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine, counts = latencies[number], statuses[number]
-        gate.wait()
-        deadline = bounds["deadline"]
-        while time.perf_counter() < deadline:
-            with budget_lock:
-                if budget[0] <= 0:
-                    break
-                budget[0] -= 1
-            request = next_request()
-            if request is None:
-                exhausted.set()
-                break
-            method, path, headers, body = request
-            began = time.perf_counter()
-            try:
-                conn.request(method, path, body=body, headers=headers)
-                response = conn.getresponse()
-                payload = response.read()
-                key = str(response.status) if good(response.status, payload) else f"{response.status}!"
-            except (OSError, http.client.HTTPException) as exc:
-                conn.close()
-                key = type(exc).__name__
-            mine.append(time.perf_counter() - began)
-            counts[key] += 1
-        conn.close()
-
-    threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    started = time.perf_counter()
-    bounds["deadline"] = started + (seconds if seconds is not None else 3600)
-    gate.wait()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    total: Counter[str] = Counter()
-    for counts in statuses:
-        total.update(counts)
-    ok = sum(value for key, value in total.items() if re.fullmatch(r"2\d\d", key))
-    return Run(
-        ok=ok,
-        errors=sum(total.values()) - ok,
-        seconds=elapsed,
-        latencies=[value for per in latencies for value in per],
-        statuses=total,
-        exhausted=exhausted.is_set(),
-    )
+def broker_keys() -> set[bytes]:
+    """This run's keys in the broker: the queue and kombu's bindings of it (other runs may share the
+    Redis database, with queues of their own)."""
+    mine = re.compile(rb"(.*\.)?" + re.escape(BENCH_QUEUE.encode()) + rb"(\x06\x16\d+)?")
+    keys = broker().keys(f"*{BENCH_QUEUE}*")
+    return {key for key in keys if isinstance(key, bytes) and mine.fullmatch(key)}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -391,8 +167,6 @@ class People:
 
     def grow(self, count: int) -> float:
         """Create `count` more people; return the seconds it took."""
-        from django_tenants.utils import tenant_context
-
         start = time.perf_counter()
         with tenant_context(self.organization):
             users = people_create(self.prefix, len(self.user_ids), count)
@@ -416,16 +190,12 @@ _PASSWORD_HASH: list[str] = []
 
 def password_hash() -> str:
     """One real hash (the production hasher) shared by every generated person: hashing is not measured."""
-    from django.contrib.auth.hashers import make_password
-
     if not _PASSWORD_HASH:
         _PASSWORD_HASH.append(make_password(secrets.token_urlsafe(16)))
     return _PASSWORD_HASH[0]
 
 
 def teams_ensure() -> list[Any]:
-    from challenges.models import Team
-
     if not Team.objects.exists():
         kinds = [Team.Kind.DEPARTMENT, Team.Kind.SITE, Team.Kind.NEIGHBOURHOOD]
         Team.objects.bulk_create(
@@ -436,12 +206,6 @@ def teams_ensure() -> list[Any]:
 
 def people_create(prefix: str, first: int, count: int, batch: int = 2000) -> list[Any]:
     """`count` participants in the current schema, spread over the teams, with the participant role."""
-    from django.contrib.auth.models import Group
-
-    from accounts.models import User
-    from accounts.roles import PARTICIPANT
-    from challenges.models import TeamMembership
-
     teams = teams_ensure()
     role = Group.objects.get(name=PARTICIPANT)
     hashed = password_hash()
@@ -463,16 +227,13 @@ def people_create(prefix: str, first: int, count: int, batch: int = 2000) -> lis
 
 def sessions_create(users: Sequence[Any]) -> list[str]:
     """A signed-in session per person (what django.contrib.auth.login stores); return the keys."""
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.contrib.sessions.models import Session
-    from django.utils import timezone
-    from django.utils.crypto import get_random_string
-
     store = SessionStore()
     expires = timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE)
-    backend = settings.AUTHENTICATION_BACKENDS[0]
+    # The backend django.contrib.auth.login records: the one that signs people in and loads them
+    # (the first, django-axes' throttle, only refuses).
+    backend = next(
+        path for path in settings.AUTHENTICATION_BACKENDS if hasattr(load_backend(path), "get_user")
+    )
     rows, keys = [], []
     for user in users:
         key = get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789")
@@ -489,9 +250,6 @@ def sessions_create(users: Sequence[Any]) -> list[str]:
 
 def session_headers(session_key: str) -> dict[str, str]:
     """The cookies and header a browser sends: DRF's session authentication checks CSRF on a POST."""
-    from django.conf import settings
-    from django.utils.crypto import get_random_string
-
     csrf = get_random_string(32)
     return {
         "Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}; {settings.CSRF_COOKIE_NAME}={csrf}",
@@ -501,9 +259,6 @@ def session_headers(session_key: str) -> dict[str, str]:
 
 def tokens_create(users: Sequence[Any]) -> list[str]:
     """An API token per person, as accounts.tokens makes them (only the SHA-256 is stored)."""
-    from accounts.models import ApiToken
-    from accounts.tokens import PREFIX_LENGTH, SECRET_PREFIX, api_token_hash
-
     secrets_list = [SECRET_PREFIX + secrets.token_urlsafe(32) for _ in users]
     ApiToken.objects.bulk_create(
         [
@@ -523,9 +278,6 @@ def tokens_create(users: Sequence[Any]) -> list[str]:
 
 def admin_of() -> Any:
     """The current organisation's first admin."""
-    from accounts.models import User
-    from accounts.roles import ORG_ADMIN
-
     return User.objects.filter(groups__name=ORG_ADMIN).order_by("pk").first()
 
 
@@ -534,8 +286,6 @@ def admin_of() -> Any:
 
 
 def organizations_create() -> dict[str, Any]:
-    from tenants.services import organization_create
-
     created = {}
     for slug in (PLEDGE_ORG, DASHBOARD_ORG):
         start = time.perf_counter()
@@ -548,8 +298,6 @@ def organizations_create() -> dict[str, Any]:
 
 
 def host_of(organization: Any) -> str:
-    from tenants.selectors import organization_host
-
     return str(organization_host(organization))
 
 
@@ -557,13 +305,9 @@ def challenge_open(
     *, title: str, goal_kind: str, goal_target: Decimal, days_before: int, days_after: int, metric: Any = None
 ) -> Any:
     """An open challenge with a counterpart, made and published through the services."""
-    from django.utils import timezone
-
-    from challenges import services
-
     actor = admin_of()
     now = timezone.now()
-    challenge = services.challenge_create(
+    challenge = challenge_create(
         actor=actor,
         fields={
             "title": title,
@@ -576,13 +320,13 @@ def challenge_open(
             "goal_target": goal_target,
             "metric": metric,
         },
-        counterpart=services.CounterpartInput(
+        counterpart=CounterpartInput(
             description="The organisation plants a tree per participant.",
             amount=Decimal(5000),
             currency="EUR",
         ),
     )
-    return services.challenge_publish(actor=actor, challenge_id=challenge.pk)
+    return challenge_publish(actor=actor, challenge_id=challenge.pk)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -604,12 +348,6 @@ def dashboard_generate(
 ) -> DashboardData:
     """Participants in teams, one open km-cycled challenge with their pledges and contributions spread
     over its 30 past days, consistent running totals, and a few hundred events."""
-    from django.db import connection
-    from django.utils import timezone
-    from django_tenants.utils import tenant_context
-
-    from challenges.models import Challenge, ChallengeEvent, Contribution, Metric, Pledge, TeamMembership
-
     rng = random.Random(20261129)  # noqa: S311 - benchmark data, not secrets
     with tenant_context(organization):
         schema = organization.schema_name
@@ -692,11 +430,6 @@ def dashboard_generate(
 
 
 def dashboard_consistency(organization: Any, data: DashboardData) -> list[str]:
-    from django.db.models import Count, Sum
-    from django_tenants.utils import tenant_context
-
-    from challenges.models import Challenge, Contribution, Pledge
-
     with tenant_context(organization):
         challenge = Challenge.objects.get(pk=data.challenge_id)
         summed = Contribution.objects.filter(challenge=challenge).aggregate(
@@ -720,12 +453,6 @@ def dashboard_consistency(organization: Any, data: DashboardData) -> list[str]:
 
 def query_profile(organization: Any, host: str, path: str, session_key: str, explain: bool) -> None:
     """The SQL of one request, in process (same middleware and view): count, time, the slowest ones."""
-    from django.conf import settings
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-    from django_tenants.utils import tenant_context
-
     client = Client(HTTP_HOST=host)
     client.cookies[settings.SESSION_COOKIE_NAME] = session_key
     client.get(path)  # warm
@@ -754,16 +481,13 @@ def query_profile(organization: Any, host: str, path: str, session_key: str, exp
 def get_series(
     port: int, host: str, path: str, session_key: str, marker: bytes, *, requests: int, concurrency: int
 ) -> Run:
-    from django.conf import settings
-
-    headers = {"Host": host, "Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}"}
+    request = Request("GET", path, {"Host": host, "Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}"})
     return closed_loop(
         port,
         concurrency=concurrency,
-        seconds=None,
         requests=requests,
-        next_request=lambda: ("GET", path, headers, None),
-        good=lambda status, body: status == 200 and marker in body,
+        next_request=lambda: request,
+        good=lambda request, status, body: status == 200 and marker in body,
     )
 
 
@@ -777,35 +501,6 @@ def latency_row(label: str, run: Run) -> str:
 
 # --------------------------------------------------------------------------------------------------
 # Phase 2: pledges
-
-
-@dataclass
-class Series:
-    label: str
-    runs: list[Run] = field(default_factory=list)
-
-    @property
-    def rps(self) -> float:
-        return median([run.rps for run in self.runs])
-
-    @property
-    def p50_ms(self) -> float:
-        return median([run.ms(0.5) for run in self.runs])
-
-    @property
-    def p99_ms(self) -> float:
-        return median([run.ms(0.99) for run in self.runs])
-
-    @property
-    def errors(self) -> int:
-        return sum(run.errors for run in self.runs)
-
-    def row(self) -> str:
-        per_run = ", ".join(f"{run.rps:.0f}" for run in self.runs)
-        return (
-            f"{self.label:<30} {self.rps:6.0f} req/s  p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:7.2f} ms  "
-            f"errors {self.errors}  (rounds: {per_run} req/s)"
-        )
 
 
 class ActivitySampler:
@@ -828,9 +523,7 @@ class ActivitySampler:
         self.thread = threading.Thread(target=self.loop, daemon=True)
 
     def loop(self) -> None:
-        import psycopg
-
-        with psycopg.connect(database_url(), autocommit=True) as conn:
+        with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
             while not self.stop.wait(0.02):
                 label = self.label
                 if label is None:
@@ -863,9 +556,6 @@ def request_cost(
 ) -> tuple[float, list[tuple[float, str]]]:
     """In process, one request at a time (same middleware, authentication and view, no HTTP server,
     no concurrency): the median time of `repeat` requests, and the queries of one of them."""
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     def post() -> int:
         credentials = people.take()
@@ -898,12 +588,13 @@ def post_runner(
     port: int, host: str, people: People, concurrency: int, sampler: ActivitySampler | None = None
 ) -> Callable[[str, float], Run]:
     def run(path: str, seconds: float) -> Run:
-        def next_request() -> tuple[str, str, dict[str, str], bytes | None] | None:
+        def next_request() -> Request | None:
             credentials = people.take()
             if credentials is None:
                 return None
-            headers = {"Host": host, "Content-Type": "application/json", **credentials}
-            return "POST", path, headers, b"{}"
+            return Request(
+                "POST", path, {"Host": host, "Content-Type": "application/json", **credentials}, b"{}"
+            )
 
         if sampler is not None:
             sampler.label = path
@@ -912,9 +603,8 @@ def post_runner(
                 port,
                 concurrency=concurrency,
                 seconds=seconds,
-                requests=None,
                 next_request=next_request,
-                good=lambda status, body: status == 201,
+                good=lambda request, status, body: status == 201,
             )
         finally:
             if sampler is not None:
@@ -924,11 +614,6 @@ def post_runner(
 
 
 def pledge_state(organization: Any, challenge_id: int) -> dict[str, Any]:
-    from django_tenants.utils import tenant_context
-
-    from benchmarks.pledgebench.models import BareInsert
-    from challenges.models import Challenge, ChallengeEvent, Pledge
-
     with tenant_context(organization):
         challenge = Challenge.objects.select_related("counterpart").get(pk=challenge_id)
         succeed_events = list(
@@ -970,14 +655,18 @@ def queued_tasks(queue: str) -> Counter[str]:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m benchmarks.challenges",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--quick", action="store_true", help="smoke run: small data, short loads")
     parser.add_argument(
-        "--seconds", type=float, default=None, help="load per endpoint per round (20; quick 3)"
+        "--quick", action="store_true", help="every phase with small data and short loads; no speed verdict"
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=None, help="load per endpoint per round (20; quick 2)"
     )
     parser.add_argument("--warmup", type=float, default=None, help="warm-up per endpoint (5 s; quick 1)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of bare + pledge (3)")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds of bare + pledge (3; quick 2)")
     parser.add_argument(
         "--slices",
         type=int,
@@ -1002,8 +691,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     quick = args.quick
     defaults = {
-        "seconds": 3.0 if quick else 20.0,
+        "seconds": 2.0 if quick else 20.0,
         "warmup": 1.0 if quick else 5.0,
+        "rounds": 2 if quick else 3,
         "slices": 1 if quick else 4,
         "participants": 1_000 if quick else 10_000,
         "contributions": 10_000 if quick else 100_000,
@@ -1026,12 +716,8 @@ def busy_warning() -> None:
         )
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
 def dashboard_phase(
-    args: argparse.Namespace, server: Server, organization: Any, data: DashboardData, summary: list[str]
+    args: argparse.Namespace, server: Server, organization: Any, data: DashboardData, summary: Summary
 ) -> None:
     host = host_of(organization)
     page = f"/manage/challenges/{data.challenge_id}/"
@@ -1064,14 +750,16 @@ def dashboard_phase(
         line(latency_row(f"{label}, 4 at a time", concurrent))
         p95 = sequential.ms(0.95)
         errors = sequential.errors + concurrent.errors
-        ok = p95 < DASHBOARD_P95_TARGET_MS and errors == 0
-        explain = explain or not ok
-        summary.append(
-            f"{verdict(ok)}  {label}: p95 {p95:.1f} ms one at a time "
+        met = p95 < DASHBOARD_P95_TARGET_MS
+        explain = explain or not met or errors != 0
+        summary.target(
+            met,
+            f"{label}: p95 {p95:.1f} ms one at a time "
             f"(p50 {sequential.ms(0.5):.1f}, p99 {sequential.ms(0.99):.1f}; "
             f"target p95 < {DASHBOARD_P95_TARGET_MS:.0f} ms; {errors} errors); "
             f"4 at a time p95 {concurrent.ms(0.95):.1f} ms "
-            f"({data.participants} participants, {data.contributions} contributions)"
+            f"({data.participants} participants, {data.contributions} contributions)",
+            broken=errors != 0,
         )
     line("Queries of one request (in process, same settings):")
     for _, path, _ in targets:
@@ -1087,31 +775,38 @@ def pledge_rounds(
     warm_pledge = run(pledge_path, args.warmup)
     line(f"  warm-up  bare    {warm_bare.brief()}")
     line(f"  warm-up  pledge  {warm_pledge.brief()}")
-    bare, pledge = Series("bare INSERT endpoint"), Series("pledge endpoint")
     # Each request takes a new person: enough for every round with a margin, topped up before each.
     expected_rps = max(warm_bare.rps, 50.0) + max(warm_pledge.rps, 50.0)
     extra = people.ensure(int(expected_rps * args.seconds * args.rounds * 1.3) + 1000)
     if extra:
         line(f"  {extra}")
-    slice_seconds = args.seconds / args.slices
-    for number in range(1, args.rounds + 1):
-        fastest = max([warm_bare.rps, *[r.rps for r in bare.runs]]) + max(
-            [warm_pledge.rps, *[r.rps for r in pledge.runs]]
+    paths = {"bare INSERT endpoint": BARE_PATH, "pledge endpoint": pledge_path}
+    bare_label, pledge_label = paths
+
+    def before_round(number: int, series: Mapping[str, Series]) -> None:
+        fastest = max([warm_bare.rps, *[r.rps for r in series[bare_label].runs]]) + max(
+            [warm_pledge.rps, *[r.rps for r in series[pledge_label].runs]]
         )
         extra = people.ensure(int(max(fastest, expected_rps) * args.seconds * 1.5) + 500)
         if extra:
             line(f"  {extra}")
-        parts: dict[str, list[Run]] = {BARE_PATH: [], pledge_path: []}
-        order = [BARE_PATH, pledge_path] if number % 2 else [pledge_path, BARE_PATH]
-        for _ in range(args.slices):
-            for path in order:
-                parts[path].append(run(path, slice_seconds))
-        bare_run, pledge_run = Run.combine(parts[BARE_PATH]), Run.combine(parts[pledge_path])
-        bare.runs.append(bare_run)
-        pledge.runs.append(pledge_run)
+
+    def after_round(number: int, results: Mapping[str, Run]) -> None:
+        bare_run, pledge_run = results[bare_label], results[pledge_label]
         line(f"  round {number}  bare    {bare_run.brief()}")
         ratio = pledge_run.rps / bare_run.rps if bare_run.rps else 0.0
         line(f"  round {number}  pledge  {pledge_run.brief()}  ratio {ratio:.3f}")
+
+    bare, pledge = alternating_rounds(
+        lambda label, seconds: run(paths[label], seconds),
+        list(paths),
+        rounds=args.rounds,
+        seconds=args.seconds,
+        slices=args.slices,
+        alternate_order=True,
+        before_round=before_round,
+        after_round=after_round,
+    )
     return bare, pledge, warm_bare, warm_pledge
 
 
@@ -1121,7 +816,7 @@ def pledge_phase(
     organization: Any,
     people: People,
     challenge_id: int,
-    summary: list[str],
+    summary: Summary,
 ) -> float:
     """Bare and pledge endpoints in turn; return the pledge endpoint's median req/s."""
     host = host_of(organization)
@@ -1132,8 +827,8 @@ def pledge_phase(
     line(
         f"POST {BARE_PATH} (one INSERT) vs POST {pledge_path}; host {host}; auth: {auth}, "
         f"a different person for every request; {args.concurrency} closed-loop connections; "
-        f"{args.rounds} rounds of {args.seconds:.0f} s per endpoint (in {args.slices} slices taken in turn, "
-        f"order alternating) after {args.warmup:.0f} s of warm-up each"
+        f"{args.rounds} rounds of {args.seconds:g} s per endpoint (in {args.slices} slices taken in turn, "
+        f"order alternating) after {args.warmup:g} s of warm-up each"
     )
     line(f"Load average before: {load_average()}")
     busy_warning()
@@ -1141,9 +836,9 @@ def pledge_phase(
         bare, pledge, warm_bare, warm_pledge = pledge_rounds(args, run, people, pledge_path)
     line()
     line("Medians over the rounds:")
-    line(f"  {bare.row()}")
-    line(f"  {pledge.row()}")
-    ratios = [p.rps / b.rps for p, b in zip(pledge.runs, bare.runs, strict=True) if b.rps]
+    line(f"  {bare.row(30)}")
+    line(f"  {pledge.row(30)}")
+    ratios = round_ratios(pledge, bare)
     ratio = median(ratios)
     line(
         f"Ratio pledge / bare per round: {', '.join(f'{value:.3f}' for value in ratios)}; "
@@ -1165,13 +860,14 @@ def pledge_phase(
     every_run = [*bare.runs, *pledge.runs, warm_bare, warm_pledge]
     exhausted = any(r.exhausted for r in every_run)
     errors = sum(r.errors for r in every_run)
-    ok = ratio >= PLEDGE_RATIO_TARGET and errors == 0 and counted and not exhausted
-    summary.append(
-        f"{verdict(ok)}  pledge throughput: {pledge.rps:.0f} req/s vs bare INSERT {bare.rps:.0f} req/s, "
+    summary.target(
+        ratio >= PLEDGE_RATIO_TARGET,
+        f"pledge throughput: {pledge.rps:.0f} req/s vs bare INSERT {bare.rps:.0f} req/s, "
         f"ratio {ratio:.3f} (target >= {PLEDGE_RATIO_TARGET}); "
         f"p50 {pledge.p50_ms:.1f} vs {bare.p50_ms:.1f} ms, p99 {pledge.p99_ms:.1f} vs {bare.p99_ms:.1f} ms; "
         f"{errors} errors; {state['pledges']} pledges in the database for {pledge_2xx} 2xx answers"
-        f"{'; RAN OUT OF PEOPLE' if exhausted else ''}"
+        f"{'; RAN OUT OF PEOPLE' if exhausted else ''}",
+        broken=errors != 0 or not counted or exhausted,
     )
     cost_profile(organization, host, people)
     return pledge.rps
@@ -1180,10 +876,6 @@ def pledge_phase(
 def cost_profile(organization: Any, host: str, people: People) -> None:
     """Where the ratio comes from without concurrency: each endpoint in process, one request at a time
     (the pledges go to a challenge of their own, after the counts above were checked)."""
-    from django_tenants.utils import tenant_context
-
-    from challenges.models import Challenge
-
     with tenant_context(organization):
         profiled = challenge_open(
             title="Profiled one request at a time",
@@ -1213,13 +905,9 @@ def crossing_phase(
     organization: Any,
     people: People,
     pledge_rps: float,
-    summary: list[str],
+    summary: Summary,
 ) -> None:
     """A participants goal about half of what one run brings: success must happen once, mid-run."""
-    from django_tenants.utils import tenant_context
-
-    from challenges.models import Challenge
-
     goal = max(20, int(pledge_rps * args.seconds / 2))
     with tenant_context(organization):
         challenge = challenge_open(
@@ -1252,70 +940,60 @@ def crossing_phase(
         and result.errors == 0
         and not result.exhausted
     )
-    summary.append(
-        f"{verdict(ok)}  goal crossed under load (goal {goal}): succeeded {state['succeed_events']} "
+    summary.check(
+        ok,
+        f"goal crossed under load (goal {goal}): succeeded {state['succeed_events']} "
         f"time(s), at pledge #{state['pledges_up_to_crossing']} of {state['pledges']}; counterpart due "
         f"{state['counterpart_due_events']} time(s); {result.errors} errors; "
-        f"{result.rps:.0f} req/s, p99 {result.ms(0.99):.1f} ms; pledges kept coming after success"
+        f"{result.rps:.0f} req/s, p99 {result.ms(0.99):.1f} ms; pledges kept coming after success",
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    with databases_claimed([DATABASE_URL], DATABASE_VARIABLE):
+        return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
     # WhiteNoise warns when STATIC_ROOT was never collected; the benchmark serves no static file.
     warnings.filterwarnings("ignore", message="No directory at")
-    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
-    os.environ["BENCH_CHALLENGES_DATABASE_URL"] = database_url()
-    os.environ["BENCH_CHALLENGES_BROKER_URL"] = broker_url()
     phases = Phases()
-    summary: list[str] = []
-    total_start = time.perf_counter()
+    summary = Summary(judge_speed=not args.quick)
     log_dir = Path(tempfile.mkdtemp(prefix="challenges-benchmark-"))
-    name = database_name()
-    quick = " (QUICK smoke run: not the acceptance sizes)" if args.quick else ""
+    name = database_name(DATABASE_URL)
+    quick = " (QUICK run: every phase, small sizes, no speed verdict)" if args.quick else ""
     line(
         f"Challenges benchmark{quick}: database {name}; {os.cpu_count()} CPUs; "
         f"load average {load_average()}; server logs in {log_dir}"
     )
     line(f"Python {sys.version.split()[0]}; settings {SETTINGS}; code: {code_state()}")
     line(
-        f"Celery: real Redis broker {broker_url()}, queue '{BENCH_QUEUE}', no worker: tasks are queued "
-        "as in production and none runs; the queue is read and purged at the end."
+        f"Celery: real Redis broker {BROKER_URL}, queue '{BENCH_QUEUE}', no worker: tasks are queued "
+        "as in production and none runs; the queue is read and its keys deleted at the end."
     )
-    redis_client = broker()
-    keys_before = set(redis_client.keys("*"))
+    keys_before = broker_keys()
     if keys_before:
         raise SystemExit(
-            f"The broker database {broker_url()} is not empty ({len(keys_before)} keys): another run or "
-            "another program uses it. Set BENCH_CHALLENGES_BROKER_URL to a free Redis database."
+            f"The broker {BROKER_URL} already holds the queue '{BENCH_QUEUE}' ({len(keys_before)} keys): "
+            "another run uses it. Set BENCH_CHALLENGES_QUEUE (or BENCH_CHALLENGES_BROKER_URL) to a free one."
         )
 
     try:
         with phases.phase("Phase 0: database, public schema, organisations"):
-            database_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            database_admin(f'CREATE DATABASE "{name}"')
-            import django
-
-            django.setup()
-            from django.core.management import call_command
-
+            database_recreate(DATABASE_URL)
             start = time.perf_counter()
             call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
             line(f"migrate_schemas --shared: {time.perf_counter() - start:.1f} s")
             organizations = organizations_create()
 
         pledge_org, dashboard_org = organizations[PLEDGE_ORG], organizations[DASHBOARD_ORG]
-        from django.db import connections
-        from django_tenants.utils import tenant_context
-
-        from challenges.models import Challenge
-
         events = 50 if args.quick else 300
         with phases.phase("Phase 1a: dashboard data"):
             data = dashboard_generate(dashboard_org, args.participants, args.contributions, events)
             problems = dashboard_consistency(dashboard_org, data)
             if problems:
-                summary.append(f"FAIL  dashboard data inconsistent: {'; '.join(problems)}")
+                summary.check(False, f"dashboard data inconsistent: {'; '.join(problems)}")
 
         with phases.phase("Phase 2a: pledge data"):
             people = People(pledge_org, args.auth, "p")
@@ -1337,7 +1015,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         connections.close_all()
 
-        with gunicorn(args.workers, host_of(pledge_org), log_dir, recycle=not args.no_recycle) as server:
+        with gunicorn(
+            child_env(SETTINGS),
+            workers=args.workers,
+            log_dir=log_dir,
+            probe_host=host_of(pledge_org),
+            recycle=not args.no_recycle,
+        ) as server:
             line(f"\nServer: {server.description}")
             if not args.skip_dashboard:
                 with phases.phase(
@@ -1356,14 +1040,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         heading("Broker and server")
         tasks = queued_tasks(BENCH_QUEUE)
-        line(f"Tasks queued in {broker_url()} '{BENCH_QUEUE}' (no worker ran them):")
+        line(f"Tasks queued in {BROKER_URL} '{BENCH_QUEUE}' (no worker ran them):")
         for task, count in sorted(tasks.items()):
             line(f"  {count:3d} x {task}")
         if not args.skip_pledges:
             reached = sum(count for task, count in tasks.items() if "goal_reached" in task)
-            summary.append(
-                f"{verdict(reached == 1)}  goal_reached notification queued {reached} time(s) (target 1)"
-            )
+            summary.check(reached == 1, f"goal_reached notification queued {reached} time(s) (target 1)")
         if boots:
             line(
                 f"gunicorn: {boots - args.workers} worker recycle(s) (max_requests) during the run, "
@@ -1374,38 +1056,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         for entry in server_errors[:5]:
             line(f"  {entry}")
         if server_errors:
-            summary.append(f"FAIL  {len(server_errors)} error lines in the gunicorn log ({log_dir})")
+            summary.check(False, f"{len(server_errors)} error lines in the gunicorn log ({log_dir})")
     finally:
-        from django.conf import settings
-
-        if settings.configured:
-            from django.db import connections as final_connections
-
-            final_connections.close_all()
-        new_keys = set(redis_client.keys("*")) - keys_before
+        connections.close_all()
+        new_keys = broker_keys()
         if new_keys:
-            redis_client.delete(*new_keys)
-        line(f"\nPurged the broker: deleted the {len(new_keys)} key(s) this run created in {broker_url()}.")
+            broker().delete(*new_keys)
+        line(f"\nPurged the broker: deleted the {len(new_keys)} key(s) of '{BENCH_QUEUE}' in {BROKER_URL}.")
         if args.keep:
             line(f"Kept the database {name} (--keep).")
         else:
-            database_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            database_drop(DATABASE_URL)
             line(f"Dropped the database {name}.")
 
-    if not args.keep and not any(entry.startswith("FAIL") for entry in summary):
+    if not args.keep and not summary.failed():
         shutil.rmtree(log_dir, ignore_errors=True)
-    heading("Phase times")
-    for label, seconds, highest in phases.times:
-        line(f"  {label:<76} {seconds:7.1f} s   (load average up to {highest:.2f})")
-    line(f"  {'Total':<76} {time.perf_counter() - total_start:7.1f} s")
-    heading(
-        "Summary"
-        + (" (QUICK smoke run: sizes and durations are not the acceptance ones)" if args.quick else "")
-    )
-    for entry in summary:
-        line(f"  {entry}")
-    return 1 if any(entry.startswith("FAIL") for entry in summary) else 0
+    phases.report()
+    return summary.report("Summary" + quick)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

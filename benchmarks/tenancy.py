@@ -2,14 +2,16 @@
 
 Run from the project root (PostgreSQL on 127.0.0.1:5432, user postgres):
 
-    .venv/bin/python benchmarks/tenancy.py                      # 200 organisations, ~6 minutes
-    .venv/bin/python benchmarks/tenancy.py --organizations 20   # quick smoke run
-    .venv/bin/python benchmarks/tenancy.py --skip-stock --keep  # no stock-executor run; keep the databases
+    .venv/bin/python -m benchmarks.tenancy                      # 200 organisations, ~6 minutes
+    .venv/bin/python -m benchmarks.tenancy --organizations 50   # a few minutes
+    .venv/bin/python -m benchmarks.tenancy --quick              # every phase, 6 organisations, < 1 minute
+    .venv/bin/python -m benchmarks.tenancy --skip-stock --keep  # no stock-executor run; keep the databases
 
 It works in its own databases: crowdact_bench (N organisations; BENCH_DATABASE_URL) and crowdact_bench_one
 (a single organisation, for the request comparison), dropped and created at the start and dropped at the
-end unless --keep; it never touches `crowdact` or `test_crowdact`. No broker is needed: the benchmark
-settings run Celery tasks eagerly and keep e-mails in memory.
+end unless --keep; it never touches `crowdact` or the tests' databases, and a second run on the same
+databases stops at once. No broker is needed: the benchmark settings run Celery tasks eagerly and keep
+e-mails in memory.
 
 Phases:
  0. create both databases, migrate their public schemas, provision the one organisation of crowdact_bench_one;
@@ -23,38 +25,54 @@ Phases:
     workers + PostgreSQL backends, from /proc) is printed too, as it hardly moves with other work.
 
 Each phase prints its highest 1-minute load average; above the CPU count the summary warns that the times
-are inflated by other work.
+are inflated by other work. --quick judges no speed target: it fails only when a phase breaks.
 """
 
-# ruff: noqa: T201, S603, S607
+# ruff: noqa: E402, S603
 
 import argparse
-import http.client
-import math
+import itertools
 import os
 import re
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import django
 
-PRODUCT_SETTINGS = "benchmarks.settings_product"  # the product's apps only
-BENCH_SETTINGS = "benchmarks.settings"  # plus benchmarks.benchapp (one new tenant migration)
+from benchmarks.harness import ROOT
+from benchmarks.harness.databases import (
+    child_env,
+    database_drop,
+    database_name,
+    database_recreate,
+    database_sibling,
+    database_url,
+    databases_claimed,
+)
+from benchmarks.harness.load import Request, Run, Series, alternating_rounds, closed_loop, round_ratios
+from benchmarks.harness.report import (
+    Phases,
+    Summary,
+    code_state,
+    describe,
+    line,
+    load_average,
+    median,
+    percentile,
+)
+from benchmarks.harness.servers import CpuMeter, Server, gunicorn
+
+PRODUCT_SETTINGS = "benchmarks.settings.product"  # the product's apps only
+BENCH_SETTINGS = "benchmarks.settings.tenancy"  # plus benchmarks.benchapp (one new tenant migration)
+DATABASE_VARIABLE = "BENCH_DATABASE_URL"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/crowdact_bench"
-PROTECTED_DATABASES = frozenset({"crowdact", "test_crowdact", "postgres", "template0", "template1"})
 PING_PATH = "/bench/ping"
 
 # Targets from the brief.
@@ -63,122 +81,32 @@ PROVISION_GROWTH_LIMIT = 1.25  # last-20 median / first-20 median above this cou
 NOOP_MIGRATE_TARGET_S = 5.0
 HTTP_RATIO_TOLERANCE = 0.10  # 200-organisation throughput within ±10 % of 1-organisation
 
+# The product, in one place: Django set up with the benchmark settings, then what this benchmark uses.
+os.environ[DATABASE_VARIABLE] = database_url(DATABASE_VARIABLE, DEFAULT_DATABASE_URL)
+os.environ["DJANGO_SETTINGS_MODULE"] = PRODUCT_SETTINGS
+os.environ.pop("BENCH_STOCK_EXECUTOR", None)
+django.setup()
 
-# --------------------------------------------------------------------------------------------------
-# Small helpers
+from django.conf import settings
+from django.core import mail
+from django.db import connection, connections
+from django_tenants.utils import quote_schema_name
 
+from tenants.db import tenant_connection
+from tenants.services import organization_create
 
-def median(values: Sequence[float]) -> float:
-    return statistics.median(values) if values else math.nan
-
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
-
-
-def heading(text: str) -> None:
-    print(f"\n=== {text}", flush=True)
-
-
-def line(text: str = "") -> None:
-    print(text, flush=True)
-
-
-class Phases:
-    """Wall time and load average per phase, printed at the end.
-
-    Other work on the machine inflates every figure: the 1-minute load average is sampled in the
-    background so the summary can say when the run was not alone.
-    """
-
-    def __init__(self) -> None:
-        self.times: list[tuple[str, float, float]] = []
-        self.loads: list[float] = []
-        self._stop = threading.Event()
-        self._sampler = threading.Thread(target=self._sample, daemon=True)
-        self._sampler.start()
-
-    def _sample(self) -> None:
-        while not self._stop.wait(5):
-            self.loads.append(os.getloadavg()[0])
-
-    @contextmanager
-    def phase(self, name: str) -> Iterator[None]:
-        heading(name)
-        start = time.perf_counter()
-        first = len(self.loads)
-        try:
-            yield
-        finally:
-            elapsed = time.perf_counter() - start
-            samples = self.loads[first:] or [os.getloadavg()[0]]
-            self.times.append((name, elapsed, max(samples)))
-            line(f"[phase time: {elapsed:.1f} s; highest 1-minute load average: {max(samples):.2f}]")
-
-    def busiest(self) -> float:
-        self._stop.set()
-        return max(self.loads, default=os.getloadavg()[0])
+if settings.SETTINGS_MODULE != PRODUCT_SETTINGS:  # Django was set up before this import
+    raise ImportError(f"benchmarks.tenancy runs with {PRODUCT_SETTINGS}, not {settings.SETTINGS_MODULE}")
 
 
 # --------------------------------------------------------------------------------------------------
-# Database and subprocesses
+# Subprocesses and schemas
 
 
-def database_url() -> str:
-    """The benchmark database with N organisations."""
-    return os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
-
-
-def database_name(url: str) -> str:
-    name = urlsplit(url).path.lstrip("/")
-    if not name or name in PROTECTED_DATABASES:
-        raise SystemExit(f"Refusing to benchmark in the database {name!r}: use a dedicated one.")
-    return name
-
-
-def one_organization_database_url() -> str:
-    """A second benchmark database holding a single organisation, for the request comparison."""
-    parts = urlsplit(database_url())
-    return urlunsplit(parts._replace(path=f"/{database_name(database_url())}_one"))
-
-
-def database_admin(statement: str) -> None:
-    """Run one statement on the server's maintenance database (CREATE / DROP DATABASE)."""
-    import psycopg
-    from psycopg.conninfo import make_conninfo
-
-    with psycopg.connect(make_conninfo(database_url(), dbname="postgres"), autocommit=True) as conn:
-        conn.execute(statement)
-
-
-def database_recreate(url: str) -> None:
-    name = database_name(url)
-    database_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    database_admin(f'CREATE DATABASE "{name}"')
-
-
-def database_drop(url: str) -> None:
-    database_admin(f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)')
-
-
-def child_env(settings_module: str, database: str, **extra: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"BENCH_STOCK_EXECUTOR", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE=settings_module,
-        BENCH_DATABASE_URL=database,
-        DATABASE_URL=database,
-        PYTHONUNBUFFERED="1",
-    )
-    env.update(extra)
-    return env
+def database_urls() -> tuple[str, str]:
+    """The database with N organisations, and the one with a single organisation."""
+    many = os.environ[DATABASE_VARIABLE]
+    return many, database_sibling(many, "_one")
 
 
 @dataclass
@@ -189,21 +117,19 @@ class CommandRun:
 
 
 def manage(
-    args: Sequence[str],
-    settings_module: str,
-    *,
-    database: str | None = None,
-    timeout: float = 600,
-    **extra_env: str,
+    args: Sequence[str], settings_module: str, *, database: str, timeout: float = 600, **extra_env: str
 ) -> CommandRun:
     """Run `python manage.py ARGS` and time it from start to exit; fail loudly on a non-zero exit."""
     command = [sys.executable, str(ROOT / "manage.py"), *args]
+    env = child_env(
+        settings_module, without={"BENCH_STOCK_EXECUTOR"}, BENCH_DATABASE_URL=database, DATABASE_URL=database
+    )
     start = time.perf_counter()
     try:
         done = subprocess.run(
             command,
             cwd=ROOT,
-            env=child_env(settings_module, database or database_url(), **extra_env),
+            env={**env, **extra_env},
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -222,40 +148,9 @@ def manage(
     return CommandRun(elapsed, output)
 
 
-def code_state() -> str:
-    """The commit measured, and how many files differ from it (the work tree is measured as it is)."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        changed = subprocess.run(
-            ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.splitlines()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (no git)"
-    return f"commit {head}" + (f" + {len(changed)} changed/untracked paths" if changed else "")
-
-
-def load_average() -> str:
-    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
 def pending_summary(output: str) -> str:
     found = re.findall(r"^\d+ of \d+ schemas have migrations to apply\.$", output, re.MULTILINE)
     return "; ".join(found) if found else "(no summary line: stock executor)"
-
-
-# --------------------------------------------------------------------------------------------------
-# Phase 1: provisioning
-
-
-def django_setup() -> None:
-    os.environ["DJANGO_SETTINGS_MODULE"] = PRODUCT_SETTINGS
-    os.environ["BENCH_DATABASE_URL"] = database_url()
-    os.environ.pop("BENCH_STOCK_EXECUTOR", None)
-    import django
-
-    django.setup()
 
 
 def slug_for(index: int) -> str:
@@ -263,8 +158,6 @@ def slug_for(index: int) -> str:
 
 
 def provision(index: int) -> float:
-    from tenants.services import organization_create
-
     slug = slug_for(index)
     start = time.perf_counter()
     organization_create(
@@ -273,22 +166,7 @@ def provision(index: int) -> float:
     return time.perf_counter() - start
 
 
-def describe(values: Sequence[float]) -> str:
-    return (
-        f"median {median(values):.3f} s, p95 {percentile(values, 0.95):.3f} s, "
-        f"min {min(values):.3f} s, max {max(values):.3f} s"
-    )
-
-
-# --------------------------------------------------------------------------------------------------
-# Schema inspection (main process, raw SQL on the public schema)
-
-
 def tenant_schemas() -> list[str]:
-    from django.db import connection
-
-    from tenants.db import tenant_connection
-
     tenant_connection().set_schema_to_public()
     with connection.cursor() as cursor:
         cursor.execute("SELECT schema_name FROM tenants_organization ORDER BY schema_name")
@@ -297,11 +175,6 @@ def tenant_schemas() -> list[str]:
 
 def applied_migrations(schemas: Sequence[str]) -> dict[str, set[str]]:
     """Every schema's django_migrations, as {schema: {"app.name", ...}}, in one statement."""
-    from django.db import connection
-    from django_tenants.utils import quote_schema_name
-
-    from tenants.db import tenant_connection
-
     tenant_connection().set_schema_to_public()
     result: dict[str, set[str]] = {schema: set() for schema in schemas}
     parts = [
@@ -316,8 +189,6 @@ def applied_migrations(schemas: Sequence[str]) -> dict[str, set[str]]:
 
 
 def schemas_with_table(table: str) -> set[str]:
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT n.nspname FROM pg_catalog.pg_class c "
@@ -329,8 +200,6 @@ def schemas_with_table(table: str) -> set[str]:
 
 
 def catalogue_size() -> str:
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT (SELECT count(*) FROM pg_catalog.pg_class),"
@@ -344,10 +213,6 @@ def catalogue_size() -> str:
 def table_list_ms(schema: str, repeat: int = 20) -> float:
     """Mean time of Django's table-list introspection in one schema: `migrate` runs it several times
     per schema, and it scans pg_class, which grows with every schema."""
-    from django.db import connection
-
-    from tenants.db import tenant_connection
-
     tenant_connection().set_schema(schema, include_public=False)
     try:
         connection.introspection.table_names()
@@ -363,235 +228,8 @@ def table_list_ms(schema: str, repeat: int = 20) -> float:
 # Phase 4: HTTP
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def host_for(slug: str) -> str:
-    from django.conf import settings
-
     return f"{slug}.{settings.BASE_DOMAIN}"
-
-
-def http_get(port: int, host: str, path: str, timeout: float = 5) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("GET", path, headers={"Host": host})
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
-
-
-@dataclass
-class Server:
-    port: int
-    pid: int  # gunicorn's master process
-    database: str
-
-
-@contextmanager
-def gunicorn(
-    settings_module: str, database: str, probe_host: str, workers: int, log_dir: Path
-) -> Iterator[Server]:
-    """A gunicorn with `workers` sync workers on 127.0.0.1 and a free port."""
-    port = free_port()
-    log_path = log_dir / f"gunicorn-{port}.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                "--worker-class",
-                "sync",
-                "--log-level",
-                "warning",
-                "--graceful-timeout",
-                "5",
-            ],
-            cwd=ROOT,
-            env=child_env(settings_module, database),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if process.poll() is not None:
-                    raise SystemExit(
-                        f"gunicorn exited ({process.returncode}):\n{log_path.read_text()[-3000:]}"
-                    )
-                try:
-                    status, _ = http_get(port, probe_host, PING_PATH)
-                except OSError:
-                    status = 0
-                if status == 200:
-                    break
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"gunicorn did not answer in 60 s:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.2)
-            yield Server(port, process.pid, database)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def process_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process, from /proc (Linux); None when it cannot be read."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class CpuMeter:
-    """CPU spent serving: a server's gunicorn workers plus the PostgreSQL backends of its database.
-
-    Unlike requests/s this hardly moves when other work shares the machine. Linux only (/proc);
-    PostgreSQL must run on this machine. A backend that ends during a slice loses that slice's
-    share (CONN_MAX_AGE recycles each worker's connection once a minute).
-    """
-
-    def __init__(self, server: Server) -> None:
-        import psycopg
-
-        self.server = server
-        self.available = process_cpu_seconds(server.pid) is not None
-        self.connection = psycopg.connect(server.database, autocommit=True)
-
-    def close(self) -> None:
-        self.connection.close()
-
-    def _pids(self) -> list[int]:
-        workers = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.server.pid:
-                    workers.append(int(stat.parent.name))
-            except (OSError, IndexError, ValueError):
-                continue
-        rows = self.connection.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
-        ).fetchall()
-        return workers + [row[0] for row in rows]
-
-    def snapshot(self) -> dict[int, float]:
-        if not self.available:
-            return {}
-        cpu = {pid: process_cpu_seconds(pid) for pid in self._pids()}
-        return {pid: value for pid, value in cpu.items() if value is not None}
-
-    @staticmethod
-    def spent(before: dict[int, float], after: dict[int, float]) -> float:
-        if not after:
-            return math.nan
-        return sum(value - before.get(pid, 0.0) for pid, value in after.items())
-
-
-@dataclass
-class LoadResult:
-    ok: int
-    errors: int
-    seconds: float
-    latencies: list[float]
-    cpu_seconds: float = math.nan  # gunicorn workers + PostgreSQL backends, when measured
-
-    @property
-    def cpu_ms_per_request(self) -> float:
-        answered = self.ok + self.errors
-        return self.cpu_seconds / answered * 1000 if answered else math.nan
-
-    @property
-    def rps(self) -> float:
-        return self.ok / self.seconds if self.seconds else 0.0
-
-    @classmethod
-    def merge(cls, results: Sequence["LoadResult"]) -> "LoadResult":
-        return cls(
-            ok=sum(result.ok for result in results),
-            errors=sum(result.errors for result in results),
-            seconds=sum(result.seconds for result in results),
-            latencies=[value for result in results for value in result.latencies],
-            cpu_seconds=sum(result.cpu_seconds for result in results),
-        )
-
-
-def load(
-    port: int,
-    hosts: Sequence[str],
-    schemas: Sequence[str],
-    *,
-    seconds: float,
-    concurrency: int,
-    max_requests: int,
-) -> LoadResult:
-    """Closed-loop load: `concurrency` threads, each sending its next request when the last one ends.
-
-    Host headers rotate over `hosts`; an answer counts as an error unless it is 200 and names the
-    expected schema. Bounded by time and by `max_requests`.
-    """
-    expected = [schema.encode() for schema in schemas]
-    per_thread = max(1, max_requests // concurrency)
-    latencies: list[list[float]] = [[] for _ in range(concurrency)]
-    errors = [0] * concurrency
-    start_gate = threading.Barrier(concurrency + 1)
-    bounds: dict[str, float] = {}
-
-    def worker(number: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        mine = latencies[number]
-        index = number * len(hosts) // concurrency
-        start_gate.wait()
-        deadline = bounds["deadline"]
-        sent = 0
-        while sent < per_thread:
-            began = time.perf_counter()
-            if began >= deadline:
-                break
-            slot = index % len(hosts)
-            index += 1
-            sent += 1
-            try:
-                conn.request("GET", PING_PATH, headers={"Host": hosts[slot]})
-                response = conn.getresponse()
-                body = response.read()
-                good = response.status == 200 and body.split(b" ", 1)[0] == expected[slot]
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                good = False
-            mine.append(time.perf_counter() - began)
-            if not good:
-                errors[number] += 1
-        conn.close()
-
-    threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    started = time.perf_counter()
-    bounds["deadline"] = started + seconds
-    start_gate.wait()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    all_latencies = [value for per in latencies for value in per]
-    error_count = sum(errors)
-    return LoadResult(
-        ok=len(all_latencies) - error_count, errors=error_count, seconds=elapsed, latencies=all_latencies
-    )
 
 
 @dataclass
@@ -602,100 +240,92 @@ class HttpConfig:
     schemas: list[str]
 
 
-@dataclass
-class HttpSummary:
-    label: str
-    runs: list[LoadResult]
+def ping_load(server: Server, config: HttpConfig, args: argparse.Namespace, seconds: float) -> Run:
+    """Closed-loop GETs of the ping page, the Host header rotating over the configuration's hosts; an
+    answer counts as an error unless it is 200 and names the expected schema."""
+    schema_of = {host: schema.encode() for host, schema in zip(config.hosts, config.schemas, strict=True)}
+    requests = [Request("GET", PING_PATH, {"Host": host}) for host in config.hosts]
+    turn = itertools.count()
 
-    @property
-    def rps(self) -> float:
-        return median([run.rps for run in self.runs])
+    def next_request() -> Request:
+        return requests[next(turn) % len(requests)]
 
-    @property
-    def p50_ms(self) -> float:
-        return median([percentile(run.latencies, 0.50) * 1000 for run in self.runs])
+    def good(request: Request, status: int, body: bytes) -> bool:
+        return status == 200 and body.split(b" ", 1)[0] == schema_of[request.headers["Host"]]
 
-    @property
-    def p99_ms(self) -> float:
-        return median([percentile(run.latencies, 0.99) * 1000 for run in self.runs])
-
-    @property
-    def errors(self) -> int:
-        return sum(run.errors for run in self.runs)
-
-    @property
-    def cpu_ms(self) -> float:
-        return median([run.cpu_ms_per_request for run in self.runs])
-
-    def row(self) -> str:
-        per_run = ", ".join(f"{run.rps:.0f}" for run in self.runs)
-        return (
-            f"{self.label:<44} {self.rps:6.0f} req/s  p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:6.2f} ms  "
-            f"CPU {self.cpu_ms:5.2f} ms/req  errors {self.errors}  (runs: {per_run} req/s)"
-        )
+    return closed_loop(
+        server.port,
+        concurrency=args.http_concurrency,
+        next_request=next_request,
+        good=good,
+        seconds=seconds,
+        requests=args.http_max_requests,
+        timeout=10,
+    )
 
 
-def http_benchmark(
-    configs: Sequence[HttpConfig], args: argparse.Namespace, log_dir: Path
-) -> list[HttpSummary]:
+def http_benchmark(configs: Sequence[HttpConfig], args: argparse.Namespace, log_dir: Path) -> list[Series]:
     """One gunicorn per database, all started up front; a warm-up per configuration, then rounds.
 
     In each round every configuration gets http_seconds of load, in http_slices slices taken in turn
     (A B C A B C ...), so the drifts of a shared machine (other processes, autovacuum, checkpoints)
     hit every configuration alike.
     """
-    results = {config.label: HttpSummary(config.label, []) for config in configs}
+    by_label = {config.label: config for config in configs}
     with ExitStack() as stack:
         servers: dict[str, Server] = {}
         meters: dict[str, CpuMeter] = {}
         for config in configs:
             if config.database not in servers:
+                env = child_env(
+                    PRODUCT_SETTINGS,
+                    without={"BENCH_STOCK_EXECUTOR"},
+                    BENCH_DATABASE_URL=config.database,
+                    DATABASE_URL=config.database,
+                )
                 server = stack.enter_context(
-                    gunicorn(PRODUCT_SETTINGS, config.database, config.hosts[0], args.http_workers, log_dir)
+                    gunicorn(
+                        env,
+                        workers=args.http_workers,
+                        log_dir=log_dir,
+                        probe_host=config.hosts[0],
+                        probe_path=PING_PATH,
+                        config=None,  # gunicorn's defaults, as the README's figures were measured
+                        log_level="warning",
+                    )
                 )
                 servers[config.database] = server
-                meters[config.database] = CpuMeter(server)
+                meters[config.database] = CpuMeter(server, config.database)
                 stack.callback(meters[config.database].close)
 
-        def measure(config: HttpConfig, seconds: float) -> LoadResult:
+        def measure(label: str, seconds: float) -> Run:
+            config = by_label[label]
             meter = meters[config.database]
             before = meter.snapshot()
-            result = load(
-                servers[config.database].port,
-                config.hosts,
-                config.schemas,
-                seconds=seconds,
-                concurrency=args.http_concurrency,
-                max_requests=args.http_max_requests,
-            )
+            result = ping_load(servers[config.database], config, args, seconds)
             result.cpu_seconds = meter.spent(before, meter.snapshot())
             return result
 
-        for config in configs:
-            warm = measure(config, args.http_warmup)
-            line(f"  warm-up  {config.label:<44} {warm.rps:6.0f} req/s, {warm.errors} errors")
-        slice_seconds = args.http_seconds / args.http_slices
-        for number in range(1, args.http_runs + 1):
-            # A round gives each configuration http_seconds, cut into slices taken in turn.
-            parts: dict[str, list[LoadResult]] = {config.label: [] for config in configs}
-            for _ in range(args.http_slices):
-                for config in configs:
-                    parts[config.label].append(measure(config, slice_seconds))
-            for config in configs:
-                result = LoadResult.merge(parts[config.label])
-                results[config.label].runs.append(result)
+        def after_round(number: int, results: Mapping[str, Run]) -> None:
+            for label, result in results.items():
                 line(
-                    f"  round {number}  {config.label:<44} {result.rps:6.0f} req/s, "
-                    f"p50 {percentile(result.latencies, 0.5) * 1000:5.2f} ms, "
-                    f"p99 {percentile(result.latencies, 0.99) * 1000:6.2f} ms, "
+                    f"  round {number}  {label:<44} {result.rps:6.0f} req/s, "
+                    f"p50 {result.ms(0.5):5.2f} ms, p99 {result.ms(0.99):6.2f} ms, "
                     f"CPU {result.cpu_ms_per_request:5.2f} ms/req, {result.errors} errors, "
                     f"{result.ok + result.errors} requests"
                 )
-    return list(results.values())
 
-
-def round_ratios(numerator: HttpSummary, denominator: HttpSummary) -> list[float]:
-    return [a.rps / b.rps for a, b in zip(numerator.runs, denominator.runs, strict=True) if b.rps]
+        for config in configs:
+            warm = measure(config.label, args.http_warmup)
+            line(f"  warm-up  {config.label:<44} {warm.rps:6.0f} req/s, {warm.errors} errors")
+        return alternating_rounds(
+            measure,
+            list(by_label),
+            rounds=args.http_runs,
+            seconds=args.http_seconds,
+            slices=args.http_slices,
+            after_round=after_round,
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -704,21 +334,34 @@ def round_ratios(numerator: HttpSummary, denominator: HttpSummary) -> list[float
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m benchmarks.tenancy",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--organizations", type=int, default=200, help="organisations to provision (200)")
+    parser.add_argument(
+        "--quick", action="store_true", help="every phase with small data and short loads; no speed verdict"
+    )
+    parser.add_argument(
+        "--organizations", type=int, default=None, help="organisations to provision (200; quick 6)"
+    )
     parser.add_argument("--skip-stock", action="store_true", help="skip the stock django-tenants migrate run")
     parser.add_argument("--stock-timeout", type=float, default=300, help="give up on the stock run after (s)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases at the end")
-    parser.add_argument("--migrate-runs", type=int, default=3, help="runs of each nothing-to-migrate timing")
-    parser.add_argument("--http-seconds", type=float, default=10, help="load per configuration per run (s)")
-    parser.add_argument("--http-warmup", type=float, default=3, help="warm-up per configuration (s)")
-    parser.add_argument("--http-runs", type=int, default=3, help="rounds (runs per configuration)")
+    parser.add_argument(
+        "--migrate-runs", type=int, default=None, help="runs of each nothing-to-migrate timing (3; quick 1)"
+    )
+    parser.add_argument(
+        "--http-seconds", type=float, default=None, help="load per configuration per run (10 s; quick 2)"
+    )
+    parser.add_argument(
+        "--http-warmup", type=float, default=None, help="warm-up per configuration (3 s; quick 0.5)"
+    )
+    parser.add_argument("--http-runs", type=int, default=None, help="rounds (runs per configuration; 3)")
     parser.add_argument(
         "--http-slices",
         type=int,
-        default=10,
-        help="each run is cut into this many slices, taken in turn with the other configurations",
+        default=None,
+        help="each run is cut into this many slices, taken in turn with the other configurations (10)",
     )
     parser.add_argument("--http-concurrency", type=int, default=4, help="load-generator threads")
     parser.add_argument("--http-workers", type=int, default=2, help="gunicorn sync workers")
@@ -726,25 +369,38 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--http-max-requests", type=int, default=100_000, help="upper bound on requests per load run"
     )
     args = parser.parse_args(argv)
+    quick = args.quick
+    defaults = {
+        "organizations": 6 if quick else 200,
+        "migrate_runs": 1 if quick else 3,
+        "http_seconds": 2.0 if quick else 10.0,
+        "http_warmup": 0.5 if quick else 3.0,
+        "http_runs": 1 if quick else 3,
+        "http_slices": 2 if quick else 10,
+    }
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     if args.organizations < 2:
         parser.error("--organizations must be at least 2")
     return args
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    many_db, one_db = database_urls()
+    with databases_claimed([many_db, one_db], DATABASE_VARIABLE):
+        return run(args, many_db, one_db)
+
+
+def run(args: argparse.Namespace, many_db: str, one_db: str) -> int:
     n = args.organizations
-    many_db, one_db = database_url(), one_organization_database_url()
     phases = Phases()
-    summary: list[str] = []
-    total_start = time.perf_counter()
+    summary = Summary(judge_speed=not args.quick)
     log_dir = Path(tempfile.mkdtemp(prefix="crowdact-bench-"))
+    quick = " (QUICK run: every phase, small sizes, no speed verdict)" if args.quick else ""
     line(
-        f"Tenancy benchmark: {n} organisations in database {database_name(many_db)}, "
+        f"Tenancy benchmark{quick}: {n} organisations in database {database_name(many_db)}, "
         f"1 organisation in {database_name(one_db)}; {os.cpu_count()} CPUs; server logs in {log_dir}"
     )
     line(
@@ -756,9 +412,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with phases.phase("Phase 0: create the databases and migrate their public schemas"):
             for url in (many_db, one_db):
                 database_recreate(url)
-                run = manage(["migrate_schemas", "--shared", "--noinput"], PRODUCT_SETTINGS, database=url)
-                line(f"{database_name(url)}: migrate_schemas --shared {run.seconds:.2f} s")
-            run = manage(
+                done = manage(["migrate_schemas", "--shared", "--noinput"], PRODUCT_SETTINGS, database=url)
+                line(f"{database_name(url)}: migrate_schemas --shared {done.seconds:.2f} s")
+            done = manage(
                 [
                     "create_organization",
                     slug_for(1),
@@ -772,13 +428,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 PRODUCT_SETTINGS,
                 database=one_db,
             )
-            line(f"{database_name(one_db)}: manage.py create_organization {slug_for(1)} {run.seconds:.2f} s")
-            startup = [manage(["check"], PRODUCT_SETTINGS).seconds for _ in range(args.migrate_runs)]
+            line(f"{database_name(one_db)}: manage.py create_organization {slug_for(1)} {done.seconds:.2f} s")
+            startup = [
+                manage(["check"], PRODUCT_SETTINGS, database=many_db).seconds
+                for _ in range(args.migrate_runs)
+            ]
             line(f"Process start-up baseline (`manage.py check`): median {median(startup):.2f} s")
-
-        django_setup()
-        from django.core import mail
-        from django.db import connections
 
         with phases.phase(f"Phase 1: provision {n} organisations (tenants.services.organization_create)"):
             durations: list[float] = []
@@ -800,17 +455,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             line(
                 f"Django table-list introspection in one schema: {table_list_ms(slug_for(1)):.1f} ms per call"
             )
-            summary.append(
-                f"{verdict(median(durations) < PROVISION_MEDIAN_TARGET_S)}  provisioning: median "
-                f"{median(durations):.3f} s, p95 {percentile(durations, 0.95):.3f} s per organisation "
-                f"(target < {PROVISION_MEDIAN_TARGET_S:.0f} s)"
+            summary.target(
+                median(durations) < PROVISION_MEDIAN_TARGET_S,
+                f"provisioning: median {median(durations):.3f} s, p95 {percentile(durations, 0.95):.3f} s "
+                f"per organisation (target < {PROVISION_MEDIAN_TARGET_S:.0f} s)",
             )
-            summary.append(
-                f"{verdict(growth <= PROVISION_GROWTH_LIMIT)}  provisioning growth, median last {window} / "
-                f"first {window} = {growth:.2f} (target: no growth, <= {PROVISION_GROWTH_LIMIT})"
+            summary.target(
+                growth <= PROVISION_GROWTH_LIMIT,
+                f"provisioning growth, median last {window} / first {window} = {growth:.2f} "
+                f"(target: no growth, <= {PROVISION_GROWTH_LIMIT})",
             )
             if sent != n:
-                summary.append(f"FAIL  only {sent} of {n} invitation e-mails were sent")
+                summary.check(False, f"only {sent} of {n} invitation e-mails were sent")
 
         schemas = tenant_schemas()
         if len(schemas) != n:
@@ -819,17 +475,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         with phases.phase(f"Phase 2: migrate_schemas --noinput with nothing to do ({n} organisations)"):
             runs = [
-                manage(["migrate_schemas", "--noinput"], PRODUCT_SETTINGS) for _ in range(args.migrate_runs)
+                manage(["migrate_schemas", "--noinput"], PRODUCT_SETTINGS, database=many_db)
+                for _ in range(args.migrate_runs)
             ]
-            ours = median([run.seconds for run in runs])
+            ours = median([done.seconds for done in runs])
             line(
                 f"Our executor (tenants.migration_executor): runs "
-                f"{', '.join(f'{run.seconds:.2f}' for run in runs)} s; median {ours:.2f} s"
+                f"{', '.join(f'{done.seconds:.2f}' for done in runs)} s; median {ours:.2f} s"
             )
             line(f"  output: {pending_summary(runs[-1].output)}")
-            summary.append(
-                f"{verdict(ours < NOOP_MIGRATE_TARGET_S)}  nothing to migrate, our executor: {ours:.2f} s "
-                f"(target < {NOOP_MIGRATE_TARGET_S:.0f} s)"
+            summary.target(
+                ours < NOOP_MIGRATE_TARGET_S,
+                f"nothing to migrate, our executor: {ours:.2f} s (target < {NOOP_MIGRATE_TARGET_S:.0f} s)",
             )
             if args.skip_stock:
                 line("Stock django-tenants executor: skipped (--skip-stock)")
@@ -837,6 +494,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stock = manage(
                     ["migrate_schemas", "--noinput"],
                     PRODUCT_SETTINGS,
+                    database=many_db,
                     timeout=args.stock_timeout,
                     BENCH_STOCK_EXECUTOR="1",
                 )
@@ -845,137 +503,60 @@ def main(argv: Sequence[str] | None = None) -> int:
                         f"Stock django-tenants executor: stopped after {stock.seconds:.0f} s "
                         "(--stock-timeout)"
                     )
-                    summary.append(f"INFO  nothing to migrate, stock django-tenants: > {stock.seconds:.0f} s")
+                    summary.info(f"nothing to migrate, stock django-tenants: > {stock.seconds:.0f} s")
                 else:
                     migrated = stock.output.count("=== Starting migration")
                     line(
                         f"Stock django-tenants executor (one run): {stock.seconds:.2f} s "
                         f"({migrated} schemas went through `migrate`; {stock.seconds / ours:.1f}x ours)"
                     )
-                    summary.append(
-                        f"INFO  nothing to migrate, stock django-tenants: {stock.seconds:.2f} s "
+                    summary.info(
+                        f"nothing to migrate, stock django-tenants: {stock.seconds:.2f} s "
                         f"({stock.seconds / ours:.1f}x ours)"
                     )
 
         with phases.phase(f"Phase 3: one new migration (benchapp 0001_initial) applied to {n} organisations"):
             before = applied_migrations(["public", *schemas])
             connections.close_all()
-            run = manage(["migrate_schemas", "--noinput"], BENCH_SETTINGS)
+            done = manage(["migrate_schemas", "--noinput"], BENCH_SETTINGS, database=many_db)
             after = applied_migrations(["public", *schemas])
             added = {schema: after[schema] - before[schema] for schema in after}
             exact = [schema for schema in schemas if added[schema] == {"benchapp.0001_initial"}]
             tables = schemas_with_table("benchapp_benchnote") & set(schemas)
-            line(f"Wall time: {run.seconds:.2f} s; per organisation: {run.seconds / n * 1000:.0f} ms")
-            line(f"  output: {pending_summary(run.output)}")
+            line(f"Wall time: {done.seconds:.2f} s; per organisation: {done.seconds / n * 1000:.0f} ms")
+            line(f"  output: {pending_summary(done.output)}")
             line(
                 f"  check: {len(exact)} of {n} organisation schemas gained exactly benchapp.0001_initial; "
                 f"{len(tables)} have the table benchapp_benchnote; public gained {sorted(added['public'])}"
             )
-            summary.append(
-                f"INFO  one new migration to {n} organisations: {run.seconds:.2f} s "
-                f"({run.seconds / n * 1000:.0f} ms per organisation)"
+            summary.info(
+                f"one new migration to {n} organisations: {done.seconds:.2f} s "
+                f"({done.seconds / n * 1000:.0f} ms per organisation)"
             )
             if len(exact) != n or len(tables) != n:
-                summary.append(f"FAIL  the new migration reached {len(exact)}/{len(tables)} of {n} schemas")
+                summary.check(False, f"the new migration reached {len(exact)}/{len(tables)} of {n} schemas")
             connections.close_all()
             runs = [
-                manage(["migrate_schemas", "--noinput"], BENCH_SETTINGS) for _ in range(args.migrate_runs)
+                manage(["migrate_schemas", "--noinput"], BENCH_SETTINGS, database=many_db)
+                for _ in range(args.migrate_runs)
             ]
-            again = median([run.seconds for run in runs])
+            again = median([done.seconds for done in runs])
             line(
                 f"Nothing to do again (benchmark settings): runs "
-                f"{', '.join(f'{run.seconds:.2f}' for run in runs)} s; median {again:.2f} s"
+                f"{', '.join(f'{done.seconds:.2f}' for done in runs)} s; median {again:.2f} s"
             )
             line(f"  output: {pending_summary(runs[-1].output)}")
-            summary.append(
-                f"{verdict(again < NOOP_MIGRATE_TARGET_S)}  nothing to migrate after it: {again:.2f} s "
-                f"(target < {NOOP_MIGRATE_TARGET_S:.0f} s)"
+            summary.target(
+                again < NOOP_MIGRATE_TARGET_S,
+                f"nothing to migrate after it: {again:.2f} s (target < {NOOP_MIGRATE_TARGET_S:.0f} s)",
             )
 
         with phases.phase(
             f"Phase 4: requests through gunicorn ({args.http_workers} sync workers per database)"
         ):
-            hosts = [host_for(schema) for schema in schemas]
-            line(
-                f"Load average before (1, 5, 15 min): {load_average()}; other work on the machine skews req/s"
-            )
-            line(
-                f"GET {PING_PATH} (host routing + one query in the organisation's schema); "
-                f"{args.http_concurrency} closed-loop client threads; {args.http_runs} rounds of "
-                f"{args.http_seconds:.0f} s per configuration (in {args.http_slices} slices taken in turn) "
-                f"after {args.http_warmup:.0f} s of warm-up"
-            )
-            # The control is the 1-organisation configuration measured a second time: how far it
-            # lands from the first measurement is the noise of this run.
-            one, rotating, control, fixed = http_benchmark(
-                [
-                    HttpConfig("1 organisation (database with 1)", one_db, hosts[:1], schemas[:1]),
-                    HttpConfig(f"{n} organisations, Host rotating over all", many_db, hosts, schemas),
-                    HttpConfig("1 organisation again (A/A control)", one_db, hosts[:1], schemas[:1]),
-                    HttpConfig(f"{n} organisations, always the same Host", many_db, hosts[:1], schemas[:1]),
-                ],
-                args,
-                log_dir,
-            )
-            line()
-            line("Medians over the rounds:")
-            for result in (one, rotating, control, fixed):
-                line(f"  {result.row()}")
-            # Ratios are taken within each round (the same minutes of the machine), then the median.
-            ratio, control_ratio, fixed_ratio = 0.0, 0.0, 0.0
-            for label, result in (
-                (f"{n} rotating / 1", rotating),
-                ("A/A control / 1 (noise)", control),
-                (f"{n} in the database, same Host / 1", fixed),
-            ):
-                ratios = round_ratios(result, one)
-                line(
-                    f"Throughput ratio {label:<36} per round: "
-                    f"{', '.join(f'{value:.3f}' for value in ratios)}; median {median(ratios):.3f} "
-                    f"(ratio of the medians: {result.rps / one.rps:.3f})"
-                )
-                if result is rotating:
-                    ratio = median(ratios)
-                elif result is control:
-                    control_ratio = median(ratios)
-                else:
-                    fixed_ratio = median(ratios)
-            line(
-                "CPU per request (gunicorn workers + PostgreSQL backends; barely moved by other work): "
-                f"1 organisation {one.cpu_ms:.2f} ms, A/A control {control.cpu_ms:.2f} ms, "
-                f"{n} rotating {rotating.cpu_ms:.2f} ms ({rotating.cpu_ms / one.cpu_ms:.3f}x), "
-                f"{n} same Host {fixed.cpu_ms:.2f} ms ({fixed.cpu_ms / one.cpu_ms:.3f}x)"
-            )
-            line(f"Load average after phase 4 (1, 5, 15 min): {load_average()}")
-            errors = one.errors + rotating.errors + control.errors + fixed.errors
-            within = abs(ratio - 1) <= HTTP_RATIO_TOLERANCE
-            if errors == 0 and not within and abs(control_ratio - 1) >= abs(ratio - 1):
-                outcome = "INCONCLUSIVE (the A/A control is as far off: too much noise)"
-            else:
-                outcome = verdict(within and errors == 0)
-            summary.append(
-                f"{outcome}  requests/s with {n} organisations / with 1 = {ratio:.3f} "
-                f"({rotating.rps:.0f} / {one.rps:.0f} req/s; "
-                f"p50 {rotating.p50_ms:.2f} / {one.p50_ms:.2f} ms; "
-                f"p99 {rotating.p99_ms:.2f} / {one.p99_ms:.2f} ms; "
-                f"target 1 +/- {HTTP_RATIO_TOLERANCE:.2f}; {errors} errors)"
-            )
-            summary.append(
-                f"INFO  same Host with {n} in the database / 1 = {fixed_ratio:.3f}; "
-                f"A/A control = {control_ratio:.3f} (the noise of this run)"
-            )
-            summary.append(
-                f"INFO  CPU per request, {n} rotating / 1 = {rotating.cpu_ms / one.cpu_ms:.3f} "
-                f"({rotating.cpu_ms:.2f} / {one.cpu_ms:.2f} ms; "
-                f"A/A control {control.cpu_ms / one.cpu_ms:.3f})"
-            )
+            http_phase(args, schemas, many_db, one_db, log_dir, summary)
     finally:
-        from django.conf import settings
-
-        if settings.configured:
-            from django.db import connections as final_connections
-
-            final_connections.close_all()
+        connections.close_all()
         for url in (many_db, one_db):
             if args.keep:
                 line(f"\nKept the database {database_name(url)} (--keep).")
@@ -985,21 +566,98 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if not args.keep:
         shutil.rmtree(log_dir, ignore_errors=True)  # kept after a failure (the exception skips this)
-    heading("Phase times (and the highest 1-minute load average seen)")
-    for label, seconds, load in phases.times:
-        line(f"  {label:<84} {seconds:7.1f} s   load {load:5.2f}")
-    line(f"  {'Total':<84} {time.perf_counter() - total_start:7.1f} s")
-    busiest, cpus = phases.busiest(), os.cpu_count() or 1
+    busiest, cpus = phases.report(), os.cpu_count() or 1
     if busiest > cpus:
-        summary.append(
-            f"WARN  other work shared the machine (1-minute load average up to {busiest:.2f} on {cpus} "
-            "CPUs): times are inflated; the ratios are measured side by side and hold better"
+        summary.add(
+            "WARN",
+            f"other work shared the machine (1-minute load average up to {busiest:.2f} on {cpus} "
+            "CPUs): times are inflated; the ratios are measured side by side and hold better",
         )
-    heading("Summary")
-    for entry in summary:
-        line(f"  {entry}")
-    return 1 if any(entry.startswith("FAIL") for entry in summary) else 0
+    return summary.report("Summary" + quick)
+
+
+def http_phase(
+    args: argparse.Namespace,
+    schemas: list[str],
+    many_db: str,
+    one_db: str,
+    log_dir: Path,
+    summary: Summary,
+) -> None:
+    n = len(schemas)
+    hosts = [host_for(schema) for schema in schemas]
+    line(f"Load average before (1, 5, 15 min): {load_average()}; other work on the machine skews req/s")
+    line(
+        f"GET {PING_PATH} (host routing + one query in the organisation's schema); "
+        f"{args.http_concurrency} closed-loop client threads; {args.http_runs} rounds of "
+        f"{args.http_seconds:g} s per configuration (in {args.http_slices} slices taken in turn) "
+        f"after {args.http_warmup:g} s of warm-up"
+    )
+    # The control is the 1-organisation configuration measured a second time: how far it lands from
+    # the first measurement is the noise of this run.
+    one, rotating, control, fixed = http_benchmark(
+        [
+            HttpConfig("1 organisation (database with 1)", one_db, hosts[:1], schemas[:1]),
+            HttpConfig(f"{n} organisations, Host rotating over all", many_db, hosts, schemas),
+            HttpConfig("1 organisation again (A/A control)", one_db, hosts[:1], schemas[:1]),
+            HttpConfig(f"{n} organisations, always the same Host", many_db, hosts[:1], schemas[:1]),
+        ],
+        args,
+        log_dir,
+    )
+    line()
+    line("Medians over the rounds:")
+    for result in (one, rotating, control, fixed):
+        line(f"  {result.row(44)}")
+    # Ratios are taken within each round (the same minutes of the machine), then the median.
+    ratio, control_ratio, fixed_ratio = 0.0, 0.0, 0.0
+    for label, result in (
+        (f"{n} rotating / 1", rotating),
+        ("A/A control / 1 (noise)", control),
+        (f"{n} in the database, same Host / 1", fixed),
+    ):
+        ratios = round_ratios(result, one)
+        line(
+            f"Throughput ratio {label:<36} per round: "
+            f"{', '.join(f'{value:.3f}' for value in ratios)}; median {median(ratios):.3f} "
+            f"(ratio of the medians: {result.rps / one.rps:.3f})"
+        )
+        if result is rotating:
+            ratio = median(ratios)
+        elif result is control:
+            control_ratio = median(ratios)
+        else:
+            fixed_ratio = median(ratios)
+    line(
+        "CPU per request (gunicorn workers + PostgreSQL backends; barely moved by other work): "
+        f"1 organisation {one.cpu_ms:.2f} ms, A/A control {control.cpu_ms:.2f} ms, "
+        f"{n} rotating {rotating.cpu_ms:.2f} ms ({rotating.cpu_ms / one.cpu_ms:.3f}x), "
+        f"{n} same Host {fixed.cpu_ms:.2f} ms ({fixed.cpu_ms / one.cpu_ms:.3f}x)"
+    )
+    line(f"Load average after phase 4 (1, 5, 15 min): {load_average()}")
+    errors = one.errors + rotating.errors + control.errors + fixed.errors
+    within = abs(ratio - 1) <= HTTP_RATIO_TOLERANCE
+    text = (
+        f"requests/s with {n} organisations / with 1 = {ratio:.3f} "
+        f"({rotating.rps:.0f} / {one.rps:.0f} req/s; "
+        f"p50 {rotating.p50_ms:.2f} / {one.p50_ms:.2f} ms; "
+        f"p99 {rotating.p99_ms:.2f} / {one.p99_ms:.2f} ms; "
+        f"target 1 +/- {HTTP_RATIO_TOLERANCE:.2f}; {errors} errors)"
+    )
+    if errors == 0 and not within and abs(control_ratio - 1) >= abs(ratio - 1):
+        summary.add("INCONCLUSIVE (the A/A control is as far off: too much noise)", text)
+    else:
+        summary.target(within, text, broken=errors != 0)
+    summary.info(
+        f"same Host with {n} in the database / 1 = {fixed_ratio:.3f}; "
+        f"A/A control = {control_ratio:.3f} (the noise of this run)"
+    )
+    summary.info(
+        f"CPU per request, {n} rotating / 1 = {rotating.cpu_ms / one.cpu_ms:.3f} "
+        f"({rotating.cpu_ms:.2f} / {one.cpu_ms:.2f} ms; "
+        f"A/A control {control.cpu_ms / one.cpu_ms:.3f})"
+    )
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -3,7 +3,7 @@ from django.db import models
 
 
 class BareInsert(models.Model):
-    """One row per request of the bare endpoint (benchmarks/urls_bench_challenges.py): who and when,
+    """One row per request of the bare endpoint (benchmarks/urls/challenges.py): who and when,
     with a foreign key to the person as a pledge has."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

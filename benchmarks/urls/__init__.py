@@ -1,0 +1,1 @@
+"""URL confs of the benchmarks: an organisation's site plus what each benchmark measures against."""
