@@ -3,20 +3,28 @@
 from rest_framework import serializers
 
 from accounts.models import User
+from accounts.selectors import person_name
 
 VIEW_PEOPLE = "accounts.view_user"
 
 
 class PersonOutput(serializers.Serializer):
-    """A person as others see them: the e-mail only for oneself and for those who manage people
-    (admins, executives), never for another participant."""
+    """A person as others see them: the name only if they chose to show it (accounts.selectors.
+    person_name); the e-mail only for oneself and for those who manage people (admins, executives),
+    never for another participant."""
 
     id = serializers.IntegerField()
-    display_name = serializers.CharField()
+    display_name = serializers.SerializerMethodField(
+        help_text="The person's name; null unless they chose to show it (or it is you)."
+    )
     email = serializers.SerializerMethodField()
 
     class Meta:
         ref_name = "Person"
+
+    def get_display_name(self, user: User) -> str | None:
+        request = self.context.get("request")
+        return person_name(user, viewer=getattr(request, "user", None)) or None
 
     def get_email(self, user: User) -> str | None:
         request = self.context.get("request")

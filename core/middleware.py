@@ -38,7 +38,9 @@ class SignedInResponsesMiddleware:
 
 
 def session_mark_fresh(sender: object, request: HttpRequest, **kwargs: object) -> None:
-    """A session just signed in counts as touched now: its first request need not write it again."""
+    """A session just signed in counts as touched now (its first request need not write it again),
+    and lasts the usual idle time, whatever shorter life it had as a visitor's."""
     session = getattr(request, "session", None)
     if session is not None:
+        session.set_expiry(None)
         session[TOUCHED_KEY] = int(time.time())

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import ApiToken, User
+from accounts.roles import ORG_ADMIN
 from challenges import selectors
 from challenges.models import (
     Challenge,
@@ -42,13 +43,6 @@ Status = Challenge.Status
 GoalKind = Challenge.GoalKind
 # Challenges people can still join and log against: open, or succeeded before their deadline.
 TAKING_PART = (Status.OPEN, Status.SUCCEEDED)
-
-
-def shown_name(user: User | None) -> str:
-    """The name others may see: only if the person chose to show it; empty means "a participant"."""
-    if user is None or not user.show_name or user.erased_at is not None:
-        return ""
-    return user.display_name.strip()
 
 
 # Challenges -------------------------------------------------------------------------------------
@@ -420,6 +414,20 @@ def user_erase(*, user: User) -> User:
     person = User.objects.select_for_update().get(pk=user.pk)
     if person.erased_at is not None:
         return person
+    admins = User.objects.select_for_update().filter(
+        groups__name=ORG_ADMIN, is_active=True, erased_at__isnull=True
+    )
+    if person in admins and not admins.exclude(pk=person.pk).exists():
+        raise ValidationError(
+            {
+                "confirm": [
+                    gettext(
+                        "You are this organisation's only admin: make someone else an admin before "
+                        "erasing your account, or it would have nobody to run it."
+                    )
+                ]
+            }
+        )
     old_email = person.email
     person.email = f"erased-{uuid4().hex}@invalid"
     person.display_name = ""

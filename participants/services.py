@@ -58,7 +58,7 @@ class SignInRefused(Exception):  # noqa: N818 - reads as what happened
         UNKNOWN = "unknown"
         USED = "used"
         EXPIRED = "expired"
-        WITHDRAWN = "withdrawn"  # its join link was revoked in the meantime
+        WITHDRAWN = "withdrawn"  # its join link was revoked, or expired, in the meantime
         CLOSED = "closed"  # the account was erased or deactivated
         NO_ACCOUNT = "no_account"  # asked from the sign-in page, for an address with no account here
 
@@ -264,7 +264,7 @@ def sign_in_link_check(secret: str) -> SignInLink:
         raise SignInRefused(SignInRefused.Reason.USED, sign_in_link)
     if sign_in_link.expires_at <= timezone.now():
         raise SignInRefused(SignInRefused.Reason.EXPIRED, sign_in_link)
-    if sign_in_link.join_link is not None and sign_in_link.join_link.revoked_at is not None:
+    if sign_in_link.join_link is not None and not join_link_is_active(sign_in_link.join_link):
         raise SignInRefused(SignInRefused.Reason.WITHDRAWN, sign_in_link)
     return sign_in_link
 

@@ -68,6 +68,14 @@ def _error_summary(form: Form) -> list[dict[str, object]]:
     return summary
 
 
+def _remember_email(request: HttpRequest, email: str) -> None:
+    """Keep the typed address for the "check your inbox" page, no longer than the link it was sent
+    lives: a visitor's session (it is nobody's yet) ends with the link, not two weeks later."""
+    request.session[SESSION_EMAIL_KEY] = email
+    if not request.user.is_authenticated:
+        request.session.set_expiry(services.SIGN_IN_LINK_LIFETIME)
+
+
 def _landing(challenge_id: int | None) -> str:
     """Where a person lands once signed in: the link's challenge, else the organisation's home."""
     if challenge_id is not None:
@@ -144,7 +152,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
     except ValidationError as error:
         service_errors_add(form, error)
         return _join_page(request, join_link, form)
-    request.session[SESSION_EMAIL_KEY] = email
+    _remember_email(request, email)
     return redirect("access:join_sent", token=join_link.token)
 
 
@@ -192,7 +200,7 @@ def email_link(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             service_errors_add(form, error)
         else:
-            request.session[SESSION_EMAIL_KEY] = email
+            _remember_email(request, email)
             return redirect("access:email_link_sent")
     context = {"form": form, "minutes": minutes, "error_summary": _error_summary(form)}
     return render(request, "participants/access/email_link.html", context)
@@ -239,6 +247,7 @@ def sign_in(request: HttpRequest, secret: str) -> HttpResponse:
     except SignInRefused as refusal:
         return _sign_in_refused(request, refusal)
     login(request, user, backend=MODEL_BACKEND)
+    request.session.pop(SESSION_EMAIL_KEY, None)
     return redirect(_landing(sign_in_link.challenge_id))
 
 

@@ -31,6 +31,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts.selectors import person_name
 from challenges import selectors
 from challenges import services as challenge_services
 from challenges.forms import (
@@ -459,7 +460,7 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
     team = get_object_or_404(Team.objects.select_related("captain"), pk=pk)
     page = Paginator(pages.team_members(team), PAGE_SIZE).get_page(request.GET.get("page"))
     members = [
-        {"name": pages.shown_name(membership.user), "is_me": membership.user_id == user.pk}
+        {"name": person_name(membership.user), "is_me": membership.user_id == user.pk}
         for membership in page.object_list
     ]
     summary = pages.team_summary(team, members=page.paginator.count)
@@ -468,7 +469,7 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "participants/pages/team_detail.html",
         {
             "team": team,
-            "captain_name": pages.shown_name(team.captain),
+            "captain_name": person_name(team.captain),
             "page": page,
             "members": members,
             "summary": summary,
@@ -546,7 +547,11 @@ def my_data_erase(request: HttpRequest) -> HttpResponse:
     form = forms.EraseForm(request.POST)
     if not form.is_valid():
         return _my_data_page(request, form)
-    pages.user_erase(user=request_user(request))
+    try:
+        pages.user_erase(user=request_user(request))
+    except ValidationError as error:
+        service_errors_add(form, error)
+        return _my_data_page(request, form)
     logout(request)
     messages.success(request, _("Your account is erased. Thank you for taking part."))
     return redirect("home")

@@ -31,6 +31,7 @@ from participants import services
 from participants.models import JoinLink, SignInLink
 from participants.services import JoinRefused, SignInRefused
 from participants.tasks import sign_in_link_send
+from participants.views_access import SESSION_EMAIL_KEY
 from tenants.models import Organization
 from tests.factories import ChallengeFactory, UserFactory, coming_year_of
 
@@ -441,6 +442,31 @@ def test_a_sign_in_link_whose_join_link_was_revoked_meanwhile_is_refused(client_
     assert response.status_code == 410
     assert "This sign-in link has been withdrawn" in _page(response)
     assert not User.objects.filter(email="nora@alpha.test").exists()
+
+
+def test_a_sign_in_link_whose_join_link_expired_meanwhile_is_refused(client_a, asked, org_link):
+    JoinLink.objects.filter(pk=org_link.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+
+    response = client_a.post(asked)
+
+    assert response.status_code == 410
+    assert "This sign-in link has been withdrawn" in _page(response)
+    assert not User.objects.filter(email="nora@alpha.test").exists()
+
+
+def test_the_typed_address_lives_in_the_session_no_longer_than_the_link(client_a, org_link):
+    _join(client_a, org_link, "nora@alpha.test")
+
+    # A visitor's session, holding the address for the "check your inbox" page, ends with the link
+    session = client_a.session
+    assert session[SESSION_EMAIL_KEY] == "nora@alpha.test"
+    assert 14 * 60 <= session.get_expiry_age() <= 15 * 60
+    # Signed in, the session forgets the address and lasts the usual idle time
+    path = _sign_in_link_from(mail.outbox[0])["path"]
+    assert client_a.post(path).status_code == 302
+    session = client_a.session
+    assert SESSION_EMAIL_KEY not in session
+    assert session.get_expiry_age() == settings.SESSION_COOKIE_AGE
 
 
 @pytest.mark.parametrize("closed", ["inactive", "erased"])

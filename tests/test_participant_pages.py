@@ -7,6 +7,7 @@ number of queries with 10 rows as with 1,000.
 """
 
 import datetime as dt
+import html
 import json
 import re
 from decimal import Decimal
@@ -792,6 +793,27 @@ def _totals() -> dict[str, Any]:
         ),
         "memberships": list(TeamMembership.objects.order_by("pk").values_list("pk", "team", "user")),
     }
+
+
+def test_the_only_admin_cannot_erase_themselves_and_nothing_changes(client_a, in_org_a):
+    admin = User.objects.get(email="admin@alpha.test")  # the organisation's first and only admin
+    admin.set_password("correct-horse-battery")
+    admin.save()
+    client_a.force_login(admin)
+
+    response = client_a.post("/me/data/erase/", {"confirm": "on"})
+
+    assert response.status_code == 200
+    assert "You are this organisation's only admin" in html.unescape(response.content.decode())
+    admin.refresh_from_db()
+    assert admin.erased_at is None
+    assert admin.is_active
+    assert admin.groups.filter(name=ORG_ADMIN).exists()
+    # With a second admin, the first may go
+    UserFactory.create(role=ORG_ADMIN)
+    assert client_a.post("/me/data/erase/", {"confirm": "on"}).status_code == 302
+    admin.refresh_from_db()
+    assert admin.erased_at is not None
 
 
 def test_erasing_my_account_keeps_every_total_and_removes_what_identifies_me(
