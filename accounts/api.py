@@ -89,7 +89,7 @@ class ApiTokenListCreateApi(APIView):
     @extend_schema(
         operation_id="api_token_list",
         tags=["tokens"],
-        responses={200: ApiTokenOutput(many=True), **error_responses(404)},
+        responses={200: ApiTokenOutput(many=True), **error_responses(400, 404)},
     )
     def get(self, request: Request) -> Response:
         return paginated_response(

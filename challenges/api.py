@@ -6,7 +6,7 @@ for themselves only (pledge, withdraw, confirm, log contributions, read their ow
 contributions). Errors: see config/api.py.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
@@ -43,6 +43,7 @@ from config.api import (
     error_responses,
     paginated_response,
 )
+from core.serializers import id_field
 from tenants.http import request_user
 
 
@@ -83,7 +84,7 @@ class TeamListCreateApi(APIView):
     @extend_schema(
         operation_id="team_list",
         tags=["teams"],
-        responses={200: TeamOutput(many=True), **error_responses(404)},
+        responses={200: TeamOutput(many=True), **error_responses(400, 404)},
     )
     def get(self, request: Request) -> Response:
         return paginated_response(
@@ -178,7 +179,7 @@ class MetricListCreateApi(APIView):
     @extend_schema(
         operation_id="metric_list",
         tags=["metrics"],
-        responses={200: MetricOutput(many=True), **error_responses(404)},
+        responses={200: MetricOutput(many=True), **error_responses(400, 404)},
     )
     def get(self, request: Request) -> Response:
         return paginated_response(
@@ -206,7 +207,7 @@ class ImpactFactorListApi(APIView):
     @extend_schema(
         operation_id="impact_factor_list",
         tags=["metrics"],
-        responses={200: ImpactFactorOutput(many=True), **error_responses(404)},
+        responses={200: ImpactFactorOutput(many=True), **error_responses(400, 404)},
     )
     def get(self, request: Request) -> Response:
         return paginated_response(
@@ -222,7 +223,7 @@ class ImpactFactorListApi(APIView):
 
 class SkillSlotInputSerializer(serializers.Serializer):
     skill = serializers.CharField(max_length=120)
-    count = serializers.IntegerField(min_value=1, default=1)
+    count = serializers.IntegerField(min_value=1, max_value=services.SKILL_SLOT_MAX_PEOPLE, default=1)
     hours = serializers.DecimalField(max_digits=8, decimal_places=1, allow_null=True, default=None)
 
     class Meta:
@@ -270,6 +271,17 @@ class ChallengeInput(serializers.Serializer):
 
     class Meta:
         ref_name = "ChallengeInput"
+
+
+class ChallengeNestedInput(serializers.Serializer):
+    """A challenge's nested objects, each whole even in a partial update: a PATCH replaces the skill
+    slots or the counterpart it names, it never merges half of one into the stored one."""
+
+    skill_slots = SkillSlotInputSerializer(many=True, required=False)
+    counterpart = CounterpartInputSerializer(allow_null=True, required=False)
+
+    class Meta:
+        ref_name = "ChallengeNestedInput"
 
 
 class ChallengeFilters(serializers.Serializer):
@@ -347,6 +359,9 @@ class ChallengeDetailApi(APIView):
     def patch(self, request: Request, challenge_id: int) -> Response:
         challenge = _visible_challenge(request, challenge_id)
         data = _valid(ChallengeInput, request.data, partial=True)
+        body = cast(dict[str, Any], request.data)  # a JSON object: the partial validation checked it
+        nested = {key: body[key] for key in ("skill_slots", "counterpart") if key in body}
+        data.update(_valid(ChallengeNestedInput, nested))
         services.challenge_update(
             actor=request_user(request), challenge_id=challenge.pk, **_challenge_write_arguments(data)
         )
@@ -428,7 +443,7 @@ class ChallengeEventListApi(APIView):
     @extend_schema(
         operation_id="challenge_event_list",
         tags=["challenges"],
-        responses={200: ChallengeEventOutput(many=True), **error_responses(404)},
+        responses={200: ChallengeEventOutput(many=True), **error_responses(400, 404)},
         description="Every transition of the challenge and of its counterpart: when, who, why.",
     )
     def get(self, request: Request, challenge_id: int) -> Response:
@@ -448,7 +463,7 @@ class PledgeCreateApi(APIView):
     permission_classes = [IsAuthenticated]
 
     class Input(serializers.Serializer):
-        skill_slot = serializers.IntegerField(
+        skill_slot = id_field(
             allow_null=True, default=None, help_text="Skills goals: the id of the slot offered."
         )
 
@@ -513,7 +528,7 @@ class PledgeConfirmApi(APIView):
 
 
 class OwnOrAllFilters(serializers.Serializer):
-    challenge = serializers.IntegerField(required=False, help_text="Only this challenge's.")
+    challenge = id_field(required=False, help_text="Only this challenge's.")
 
 
 class PledgeListApi(APIView):
@@ -542,11 +557,11 @@ class PledgeListApi(APIView):
 
 
 class ContributionInput(serializers.Serializer):
-    challenge = serializers.IntegerField(help_text="The challenge's id.")
+    challenge = id_field(help_text="The challenge's id.")
     day = serializers.DateField()
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     note = serializers.CharField(max_length=300, allow_blank=True, default="")
-    skill_slot = serializers.IntegerField(
+    skill_slot = id_field(
         allow_null=True, default=None, help_text="Skills goals: the slot these hours are for."
     )
 

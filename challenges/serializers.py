@@ -22,6 +22,7 @@ from challenges.models import (
     Team,
 )
 from challenges.selectors import challenge_forecast, challenge_progress, challenge_team_standings
+from core.serializers import OptionalUrlField
 
 
 def _quantity(**kwargs: Any) -> serializers.DecimalField:
@@ -57,6 +58,8 @@ class TeamOutput(serializers.Serializer):
 
 
 class ImpactFactorOutput(serializers.ModelSerializer[ImpactFactor]):
+    source_url = OptionalUrlField()
+
     class Meta:
         model = ImpactFactor
         ref_name = "ImpactFactor"
@@ -127,6 +130,8 @@ class SkillSlotOutput(serializers.ModelSerializer[SkillSlot]):
 
 
 class CounterpartOutput(serializers.ModelSerializer[Counterpart]):
+    proof_url = OptionalUrlField()
+
     class Meta:
         model = Counterpart
         ref_name = "Counterpart"

@@ -41,6 +41,8 @@ Status = Challenge.Status
 GoalKind = Challenge.GoalKind
 # Hours one person may log against a skill slot in one day.
 SKILL_HOURS_DAILY_CAP = Decimal(12)
+# People one skill slot may ask for: a project, not a crowd (a crowd is a participants goal).
+SKILL_SLOT_MAX_PEOPLE = 10_000
 
 
 # Teams ------------------------------------------------------------------------------------------
@@ -126,6 +128,8 @@ def _challenge_check(fields: Mapping[str, Any], skill_slots: list[SkillSlotInput
         add("goal_target", gettext("A number of participants is a whole number."))
     if goal_kind == GoalKind.QUANTITY and not fields.get("metric"):
         add("metric", gettext("A quantity goal needs a metric (km, meals, kg…)."))
+    if goal_kind != GoalKind.SKILLS and skill_slots:
+        add("skill_slots", gettext("Only a skills goal has skill slots."))
     if goal_kind == GoalKind.SKILLS:
         if not skill_slots:
             add("skill_slots", gettext("A skills goal needs at least one skill slot."))
@@ -137,6 +141,12 @@ def _challenge_check(fields: Mapping[str, Any], skill_slots: list[SkillSlotInput
                 add("skill_slots", gettext("Each skill slot needs a name."))
             if slot.count < 1:
                 add("skill_slots", gettext("“%(skill)s” needs at least one person.") % {"skill": slot.skill})
+            elif slot.count > SKILL_SLOT_MAX_PEOPLE:
+                add(
+                    "skill_slots",
+                    gettext("“%(skill)s” asks for at most %(most)s people.")
+                    % {"skill": slot.skill, "most": f"{SKILL_SLOT_MAX_PEOPLE:,}"},
+                )
             if slot.hours is not None and slot.hours <= 0:
                 add("skill_slots", gettext("“%(skill)s”: hours must be positive.") % {"skill": slot.skill})
             try:
@@ -277,6 +287,8 @@ def challenge_update(
         challenge.goal_target = None
     if challenge.goal_kind != GoalKind.QUANTITY:
         challenge.metric = None
+    if skill_slots is None and challenge.goal_kind != GoalKind.SKILLS:
+        skill_slots = []  # another kind of goal: the slots of a former skills goal go
     slots = list(skill_slots) if skill_slots is not None else [
         SkillSlotInput(slot.skill, slot.count, slot.hours) for slot in challenge.skill_slots.all()
     ]  # fmt: skip

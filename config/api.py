@@ -144,9 +144,29 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
 
 
 class Pagination(PageNumberPagination):
-    page_size = api_settings.PAGE_SIZE
+    page_size: int = api_settings.PAGE_SIZE or 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_size(self, request: Request) -> int:
+        """The page size asked for, if it is one: anything else is refused, not silently replaced."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [f"A page holds 1 to {self.max_page_size} items."]}
+            )
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update({"minimum": 1, "maximum": self.max_page_size})
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+        return parameters
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         # DRF writes OpenAPI 3.0's `nullable`, which 3.1 (our schema's version) ignores.

@@ -8,10 +8,11 @@ from csp.decorators import csp_replace
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+import core.urls  # noqa: F401 - registers the <id:…> and <token:…> converters
 from accounts.api import ApiTokenListCreateApi, ApiTokenRevokeApi
 from challenges import api
 
-CHALLENGE = "challenges/<int:challenge_id>/"
+CHALLENGE = "challenges/<id:challenge_id>/"
 
 # drf-spectacular's Swagger page starts from an inline <script> that holds the CSRF token (so no hash
 # can allow it, and its template takes no nonce) beside an inline <style>. This page alone allows inline
@@ -22,7 +23,7 @@ docs_policy = csp_replace(
 
 v1 = [
     path("teams/", api.TeamListCreateApi.as_view(), name="team-list"),
-    path("teams/<int:team_id>/", api.TeamDetailApi.as_view(), name="team-detail"),
+    path("teams/<id:team_id>/", api.TeamDetailApi.as_view(), name="team-detail"),
     path("metrics/", api.MetricListCreateApi.as_view(), name="metric-list"),
     path("impact-factors/", api.ImpactFactorListApi.as_view(), name="impact-factor-list"),
     path("challenges/", api.ChallengeListCreateApi.as_view(), name="challenge-list"),
@@ -37,7 +38,7 @@ v1 = [
     path("pledges/", api.PledgeListApi.as_view(), name="pledge-list"),
     path("contributions/", api.ContributionListCreateApi.as_view(), name="contribution-list"),
     path("tokens/", ApiTokenListCreateApi.as_view(), name="api-token-list"),
-    path("tokens/<int:token_id>/revoke/", ApiTokenRevokeApi.as_view(), name="api-token-revoke"),
+    path("tokens/<id:token_id>/revoke/", ApiTokenRevokeApi.as_view(), name="api-token-revoke"),
 ]
 
 urlpatterns = [

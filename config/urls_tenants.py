@@ -12,3 +12,8 @@ urlpatterns = [
     path("api/", include("config.urls_api")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+handler400 = "core.errors.bad_request"
+handler403 = "core.errors.permission_denied"
+handler404 = "core.errors.page_not_found"
+handler500 = "core.errors.server_error"

@@ -2,11 +2,12 @@
 
 from django.urls import URLPattern, path
 
+import core.urls  # noqa: F401 - registers the <id:…> and <token:…> converters
 from participants import views_pages as views
 
 app_name = "participants"
 
-CHALLENGE = "challenges/<int:pk>/"
+CHALLENGE = "challenges/<id:pk>/"
 
 urlpatterns: list[URLPattern] = [
     # Sign-in (participants/urls_access.py) comes back here: keep the name and the path.
@@ -23,6 +24,6 @@ urlpatterns: list[URLPattern] = [
     path("me/data/export.json", views.my_data_export, name="my_data_export"),
     path("me/data/erase/", views.my_data_erase, name="my_data_erase"),
     path("teams/", views.team_leaderboard, name="team_leaderboard"),
-    path("teams/<int:pk>/", views.team_detail, name="team_detail"),
-    path("embed/challenges/<int:pk>/", views.embed_challenge, name="embed_challenge"),
+    path("teams/<id:pk>/", views.team_detail, name="team_detail"),
+    path("embed/challenges/<id:pk>/", views.embed_challenge, name="embed_challenge"),
 ]

@@ -148,17 +148,18 @@ def test_a_participant_lists_teams_with_member_counts_but_never_an_e_mail(partic
     # when a participant lists the teams
     response = api_client(participant).get(f"{V1}/teams/")
 
-    # then they see the member counts and the captain's name, not the captain's e-mail
+    # then they see the member counts, never the captain's e-mail, and her name only once she shows it
     assert response.status_code == 200
     body = response.json()
     assert body["count"] == 2
     assert [(t["name"], t["member_count"]) for t in body["results"]] == [("Accounting", 0), ("Logistics", 2)]
-    assert body["results"][1]["captain"] == {
-        "id": other_participant.pk,
-        "display_name": "Olga Other",
-        "email": None,
-    }
+    assert body["results"][1]["captain"] == {"id": other_participant.pk, "display_name": None, "email": None}
     assert b"olga.api@alpha.test" not in response.content
+    assert b"Olga Other" not in response.content
+    other_participant.show_name = True
+    other_participant.save(update_fields=["show_name"])
+    shown = api_client(participant).get(f"{V1}/teams/").json()["results"][1]["captain"]
+    assert shown["display_name"] == "Olga Other"
 
 
 def test_an_admin_sees_the_captain_e_mail(admin, participant):
@@ -423,6 +424,48 @@ def test_dates_out_of_range_are_refused_on_their_field_and_nothing_is_written(ad
     assert list(Challenge.objects.values_list("pk", "starts_at", "deadline")) == before
 
 
+def test_a_partial_update_needs_each_skill_slot_and_the_counterpart_whole(admin):
+    client = api_client(admin)
+    draft = ChallengeFactory.create(status=Status.DRAFT, goal_kind="skills", goal_target=None)
+    SkillSlot.objects.create(challenge=draft, skill="Carpentry", count=2)
+
+    missing_skill = patch(client, f"{V1}/challenges/{draft.pk}/", {"skill_slots": [{"count": 2}]})
+    too_many = patch(
+        client, f"{V1}/challenges/{draft.pk}/", {"skill_slots": [{"skill": "Crowd", "count": 3_000_000_000}]}
+    )
+    half_counterpart = patch(client, f"{V1}/challenges/{draft.pk}/", {"counterpart": {"amount": "5"}})
+
+    assert (missing_skill.status_code, missing_skill.json()) == (
+        400,
+        {"skill_slots.0.skill": ["This field is required."]},
+    )
+    assert too_many.status_code == 400
+    assert list(too_many.json()) == ["skill_slots.0.count"]
+    assert (half_counterpart.status_code, list(half_counterpart.json())) == (400, ["counterpart.description"])
+    assert list(draft.skill_slots.values_list("skill", "count")) == [("Carpentry", 2)]
+
+
+def test_only_a_skills_goal_has_skill_slots(admin):
+    client = api_client(admin)
+    slots = [{"skill": "Design", "count": 1}]
+
+    refused = post(client, f"{V1}/challenges/", _draft_fields(skill_slots=slots))
+    skills = post(
+        client, f"{V1}/challenges/", _draft_fields(goal_kind="skills", goal_target=None, skill_slots=slots)
+    ).json()
+    changed = patch(
+        client, f"{V1}/challenges/{skills['id']}/", {"goal_kind": "participants", "goal_target": "5"}
+    )
+
+    assert (refused.status_code, refused.json()) == (
+        400,
+        {"skill_slots": ["Only a skills goal has skill slots."]},
+    )
+    assert changed.status_code == 200
+    assert changed.json()["skill_slots"] == []
+    assert not SkillSlot.objects.filter(challenge_id=skills["id"]).exists()
+
+
 def test_a_challenge_of_three_years_starting_in_a_year_is_accepted(admin):
     response = post(
         api_client(admin), f"{V1}/challenges/", _draft_fields(starts_at=_years(0.99), deadline=_years(3.98))
@@ -589,7 +632,12 @@ def test_events_are_read_by_admins_and_executives_not_participants(admin, execut
         "Published",
     )
     assert event["actor"]["email"] == "admin.api@alpha.test"
-    assert as_executive.json() == as_admin.json()
+    # The admin sees their own name; the executive sees it only if the admin chose to show it.
+    assert event["actor"]["display_name"] == "Ada Admin"
+    seen_by_executive = as_executive.json()
+    assert seen_by_executive["results"][0]["actor"]["display_name"] is None
+    seen_by_executive["results"][0]["actor"]["display_name"] = "Ada Admin"
+    assert seen_by_executive == as_admin.json()
     assert as_participant.status_code == 403
 
 
@@ -923,3 +971,41 @@ def test_every_list_costs_the_same_queries_with_10_or_1000_rows(
     assert response.status_code == 200, response.content
     assert response.json()["count"] >= rows
     assert len(response.json()["results"]) == min(50, response.json()["count"])
+
+
+@pytest.mark.parametrize("page_size", ["0", "201", "-1", "ten", "3.5", ""])
+def test_a_page_size_that_is_not_one_is_refused_with_a_message(participant, page_size):
+    response = api_client(participant).get(f"{V1}/challenges/", {"page_size": page_size})
+
+    assert response.status_code == 400
+    assert response.json() == {"page_size": ["A page holds 1 to 200 items."]}
+
+
+@pytest.mark.parametrize(
+    "path", [f"{V1}/no-such-thing/", f"{V1}/challenges/abc/", "/api/v2/", "/api/v1/challenges/1/nothing/"]
+)
+def test_an_unknown_api_address_answers_json_like_every_other_api_error(participant, path):
+    response = api_client(participant).get(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_a_body_too_large_answers_413_in_json(admin, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+
+    response = post(api_client(admin), f"{V1}/teams/", {"name": "x" * 2000})
+
+    assert response.status_code == 413
+    assert response.json() == {"detail": "The request body is too large."}
+    assert not Team.objects.filter(name="x" * 2000).exists()
+
+
+def test_an_empty_proof_url_is_null_as_the_document_says(admin):
+    challenge = ChallengeFactory.create(status=Status.SUCCEEDED)
+    CounterpartFactory.create(challenge=challenge, status="delivered", proof_text="Done", proof_url="")
+
+    body = api_client(admin).get(f"{V1}/challenges/{challenge.pk}/").json()
+
+    assert body["counterpart"]["proof_url"] is None

@@ -9,8 +9,9 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from django.contrib import admin
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_tenants.utils import tenant_context
@@ -24,6 +25,7 @@ from tests.factories import TeamFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 SECRET_MARK = "alpha-private-7f3c"
+PUBLIC_URLCONF = "config.urls_public"
 
 
 def _patterns(resolver: URLResolver, prefix: str = "") -> Iterator[str]:
@@ -105,3 +107,95 @@ def test_a_forged_session_with_a_user_id_of_organisation_a_is_refused_on_b(org_b
     response = client_b.get("/")
     assert namesake.get_short_name().encode() not in response.content
     assert not response.wsgi_request.user.is_authenticated
+
+
+# Odd values in every path parameter ------------------------------------------------------------------
+
+ODD_VALUES = [
+    "%00",
+    "a%00b",
+    "9" * 40,
+    "-1",
+    "0",
+    "%C3%A9t%C3%A9%F0%9F%9A%B2",
+    "x" * 3000,
+    "..%2F..%2Fetc",
+    "%FF",
+]
+
+
+def _odd_paths(urlconf: str) -> list[str]:
+    """Every route of the URL conf, each parameter given each odd value (the others a plain one)."""
+    paths = []
+    for route in _patterns(get_resolver(urlconf)):
+        names = re.findall(r"<(?:\w+:)?(\w+)>", route)
+        for name in names:
+            for odd in ODD_VALUES:
+                values = dict.fromkeys(names, "1")
+                values[name] = odd
+                paths.append(_fill(route, values))
+    return sorted(set(paths))
+
+
+@pytest.fixture
+def organisation_admin(org_a: Organization, client_a: Client) -> Client:
+    with tenant_context(org_a):
+        client_a.force_login(UserFactory.create(email="odd.admin@alpha.test", role=ORG_ADMIN))
+    return client_a
+
+
+def test_odd_path_values_never_make_an_organisation_page_fail(organisation_admin, client_b):
+    paths = _odd_paths("config.urls_tenants")
+    assert len(paths) > 100
+
+    for client in (organisation_admin, client_b):  # signed in as an admin, and anonymous
+        for path in paths:
+            for method in ("get", "post"):
+                response = getattr(client, method)(path, follow=False)
+                assert response.status_code < 500, f"{method.upper()} {path} answered {response.status_code}"
+
+
+# The public site, signed in as a platform operator -------------------------------------------------
+
+
+def _public_paths() -> list[str]:
+    """The public URL conf's own routes (the admin's are walked model by model below)."""
+    routes = [r for r in _patterns(get_resolver("config.urls_public")) if not r.startswith("admin/")]
+    return [_fill(route, {}) for route in routes]
+
+
+def _admin_paths() -> list[str]:
+    """Every admin list, add, change, history and delete page, for a real object and odd ids."""
+    paths = [reverse("admin:index", urlconf=PUBLIC_URLCONF)]
+    for model in admin.site._registry:
+        info = f"{model._meta.app_label}_{model._meta.model_name}"
+        paths += [
+            reverse(f"admin:{info}_changelist", urlconf=PUBLIC_URLCONF),
+            reverse(f"admin:{info}_add", urlconf=PUBLIC_URLCONF),
+        ]
+        first = model._default_manager.order_by("pk").first()
+        object_ids = [str(first.pk)] if first is not None else []
+        for object_id in [*object_ids, *ODD_VALUES]:
+            for page in ("change", "history", "delete"):
+                url = reverse(f"admin:{info}_{page}", args=["0"], urlconf=PUBLIC_URLCONF)
+                paths.append(url.replace("/0/", f"/{object_id}/", 1))
+    return paths
+
+
+@pytest.fixture
+def operator(public_client: Client) -> Client:
+    public_client.force_login(
+        User.objects.create_superuser(email="operator.walk@crowdact.test", password="operator-pass-123")
+    )
+    return public_client
+
+
+def test_an_operator_opens_every_public_page_and_every_admin_page(operator, org_a):
+    paths = _public_paths() + _admin_paths()
+    assert any("/tenants/organization/" in path and "/change/" in path for path in paths)
+
+    for path in paths:
+        for method in ("get", "post"):
+            response = getattr(operator, method)(path, follow=False)
+            assert response.status_code < 500, f"{method.upper()} {path} answered {response.status_code}"
+    assert Organization.objects.filter(schema_name="alpha", is_active=True).exists()

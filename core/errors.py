@@ -1,0 +1,46 @@
+"""Error answers: JSON under /api/, like every other API error; the plain pages elsewhere.
+
+Django answers an unknown URL, a refused request (a body too large, a bad Host) or a crash before
+any API view runs, so DRF's exception handler never sees them: these handlers, named in both URL
+confs, give them the API's shape, `{"detail": "..."}`.
+"""
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.views import defaults
+
+API_PREFIX = "/api/"
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if isinstance(exception, RequestDataTooBig):
+        detail = _("The request body is too large.")
+        if _is_api(request):
+            return JsonResponse({"detail": detail}, status=413)
+        return HttpResponse(detail, status=413, content_type="text/plain; charset=utf-8")
+    if _is_api(request):
+        return JsonResponse({"detail": _("This request could not be understood.")}, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse({"detail": _("You do not have permission to do this.")}, status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse({"detail": _("Not found.")}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse({"detail": _("Something went wrong on our side; it was recorded.")}, status=500)
+    return defaults.server_error(request)
