@@ -5,6 +5,7 @@ valid and invalid inputs. No answer may be a 5xx, and every answer must match th
 status code, content type and body. Business-rule refusals (400, 403, 404, 409) are fine.
 """
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +35,7 @@ from tenants.models import Organization
 from tests.factories import ChallengeFactory, CounterpartFactory, TeamFactory, UserFactory
 
 HOST = "alpha.localhost"
-EXAMPLES = 25
+EXAMPLES = int(os.environ.get("API_PROPERTY_EXAMPLES", "25"))
 
 
 def _document() -> dict[str, Any]:
@@ -111,6 +112,9 @@ def world(in_process_requests: None, org_a: Organization, monkeypatch: pytest.Mo
 @schema.exclude(operation_id="api_token_revoke").parametrize()
 @settings(
     max_examples=EXAMPLES,
+    # The same inputs on every run, so that main stays green or red for a reason; raise
+    # API_PROPERTY_EXAMPLES and set API_PROPERTY_RANDOM=1 to explore further by hand.
+    derandomize=not os.environ.get("API_PROPERTY_RANDOM"),
     deadline=None,
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
