@@ -10,11 +10,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.http import request_user
 from accounts.models import ApiToken
 from accounts.serializers import PersonOutput
 from accounts.tokens import api_token_create, api_token_list, api_token_revoke
-from config.api import IsOrganizationAdmin, Pagination, error_responses, paginated_response
-from tenants.http import request_user
+from core.api import IsOrganizationAdmin, Pagination, error_responses, paginated_response
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):

@@ -97,3 +97,29 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class Notification(models.Model):
+    """One e-mail to one recipient about one event, sent at most once (core/notifications.py).
+
+    `event` names the event for good ("challenge:12:goal_reached"); the unique constraint is what
+    makes a second run of the same sending find the row already there.
+    """
+
+    event = models.CharField(max_length=200)
+    recipient = models.EmailField()
+    language = models.CharField(max_length=2, blank=True)
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "recipient"], name="notification_once_per_recipient")
+        ]
+        indexes = [models.Index(fields=["event", "sent_at"], name="notification_pending")]
+
+    def __str__(self) -> str:
+        return self.event

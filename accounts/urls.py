@@ -2,11 +2,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts import views
-from participants import views_pages
 
 urlpatterns = [
-    # The participant home; signed-out visitors see the organisation's public intro.
-    path("", views_pages.home, name="home"),
     path("account/sign-in/", auth_views.LoginView.as_view(), name="login"),
     path("account/sign-out/", auth_views.LogoutView.as_view(), name="logout"),
     path(

@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.http import request_user
 from accounts.models import User
 from challenges import selectors, services
 from challenges.models import Challenge, ImpactFactor, Metric, Team
@@ -33,18 +34,17 @@ from challenges.serializers import (
     TeamOutput,
 )
 from challenges.services import CounterpartInput, SkillSlotInput
-from challenges.states import TransitionRefused
-from config.api import (
+from core.api import (
     AdminWritesOthersRead,
     IsOrganizationAdmin,
     Pagination,
     ReadsEverything,
-    can_read_all,
     error_responses,
     paginated_response,
 )
+from core.permissions import can_read_all
 from core.serializers import id_field
-from tenants.http import request_user
+from core.transitions import TransitionRefused
 
 
 def _valid(serializer_class: type[serializers.Serializer], data: Any, **kwargs: Any) -> dict[str, Any]:
@@ -98,7 +98,7 @@ class TeamListCreateApi(APIView):
         responses={201: TeamOutput, **error_responses(400)},
     )
     def post(self, request: Request) -> Response:
-        team = services.team_create(**_valid(TeamInput, request.data))
+        team = services.team_create(actor=request_user(request), **_valid(TeamInput, request.data))
         team = selectors.team_list().get(pk=team.pk)
         return Response(TeamOutput(team, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
@@ -123,6 +123,7 @@ class TeamDetailApi(APIView):
         team = get_object_or_404(Team, pk=team_id)
         data = _valid(TeamInput, request.data, partial=True)
         services.team_update(
+            actor=request_user(request),
             team=team,
             name=data.get("name", team.name),
             kind=data.get("kind", team.kind),
@@ -137,7 +138,7 @@ class TeamDetailApi(APIView):
         responses={204: OpenApiResponse(description="Deleted."), **error_responses(400, 404)},
     )
     def delete(self, request: Request, team_id: int) -> Response:
-        services.team_delete(team=get_object_or_404(Team, pk=team_id))
+        services.team_delete(actor=request_user(request), team=get_object_or_404(Team, pk=team_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -483,7 +484,7 @@ class PledgeCreateApi(APIView):
         # person may see the challenge matters only when the pledge is refused (a draft is a 404).
         try:
             pledge = services.pledge_create(
-                user=request_user(request), challenge_id=challenge_id, skill_slot_id=data["skill_slot"]
+                actor=request_user(request), challenge_id=challenge_id, skill_slot_id=data["skill_slot"]
             )
         except (DjangoValidationError, TransitionRefused):
             _visible_challenge(request, challenge_id)
@@ -505,7 +506,7 @@ class PledgeWithdrawApi(APIView):
     )
     def post(self, request: Request, challenge_id: int) -> Response:
         challenge = _visible_challenge(request, challenge_id)
-        pledge = services.pledge_withdraw(user=request_user(request), challenge_id=challenge.pk)
+        pledge = services.pledge_withdraw(actor=request_user(request), challenge_id=challenge.pk)
         pledge = selectors.pledge_list().get(pk=pledge.pk)
         return Response(PledgeOutput(pledge, context={"request": request}).data)
 
@@ -522,7 +523,7 @@ class PledgeConfirmApi(APIView):
     )
     def post(self, request: Request, challenge_id: int) -> Response:
         challenge = _visible_challenge(request, challenge_id)
-        pledge = services.pledge_confirm(user=request_user(request), challenge_id=challenge.pk)
+        pledge = services.pledge_confirm(actor=request_user(request), challenge_id=challenge.pk)
         pledge = selectors.pledge_list().get(pk=pledge.pk)
         return Response(PledgeOutput(pledge, context={"request": request}).data)
 
@@ -604,7 +605,7 @@ class ContributionListCreateApi(APIView):
         except NotFound as exc:
             raise ValidationError({"challenge": ["This challenge does not exist."]}) from exc
         contribution = services.contribution_create(
-            user=request_user(request),
+            actor=request_user(request),
             challenge_id=challenge.pk,
             day=data["day"],
             amount=data["amount"],

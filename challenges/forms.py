@@ -6,56 +6,21 @@ field they concern.
 """
 
 import datetime as dt
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
-from django.utils.functional import Promise
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from challenges.library import ChallengeTemplate
 from challenges.models import Challenge, Metric, Team
+from challenges.selectors import metric_name, metric_unit
 from challenges.services import CHALLENGE_FIELDS, CounterpartInput, SkillSlotInput
-
-Category, GoalKind, Status = Challenge.Category, Challenge.GoalKind, Challenge.Status
-
-# The models' choice labels are plain English; the pages show these, which can be translated.
-Label = str | Promise
-CATEGORY_LABELS: dict[str, Label] = {
-    Category.ENVIRONMENT: _("Environment"),
-    Category.COMMUNITY: _("Community"),
-    Category.CONSUMPTION: _("Consumption"),
-    Category.HEALTH: _("Health"),
-    Category.POLITICS: _("Civic life"),
-    Category.WELL_BEING: _("Well-being"),
-}
-GOAL_KIND_LABELS: dict[str, Label] = {
-    GoalKind.PARTICIPANTS: _("Participants: a number of people pledge the same action"),
-    GoalKind.QUANTITY: _("Quantity: people log amounts of one metric (km, meals, kg…)"),
-    GoalKind.SKILLS: _("Skills: a project needs skill slots filled"),
-}
-STATUS_LABELS: dict[str, Label] = {
-    Status.DRAFT: _("Draft"),
-    Status.OPEN: _("Open"),
-    Status.SUCCEEDED: _("Succeeded"),
-    Status.FAILED: _("Failed"),
-    Status.CANCELLED: _("Cancelled"),
-}
-COUNTERPART_STATUS_LABELS: dict[str, Label] = {
-    "promised": _("Promised"),
-    "due": _("Due"),
-    "delivered": _("Delivered"),
-    "void": _("Void"),
-}
-TEAM_KIND_LABELS: dict[str, Label] = {
-    Team.Kind.DEPARTMENT: _("Department"),
-    Team.Kind.SITE: _("Site"),
-    Team.Kind.NEIGHBOURHOOD: _("Neighbourhood"),
-}
+from core import pages
+from core.forms import DateInput, DateTimeLocalInput
 
 # Service field name -> form field name, where they differ. The counterpart's own model fields come
 # back unprefixed from its full_clean.
@@ -64,35 +29,15 @@ SERVICE_TO_FORM_FIELD = {
     "counterpart.amount": "counterpart_amount",
     "counterpart.currency": "counterpart_currency",
     "counterpart.due_date": "counterpart_due_date",
+    # Skill slot errors show beside the formset, not next to one field.
+    "skill_slots": "",
 }
-SKILL_SLOTS_KEY = "skill_slots"
 PROOF_FILE_MAX_BYTES = 10 * 1024 * 1024
 
 
-def choice_label(labels: Mapping[str, Label], value: str) -> str:
-    return str(labels.get(value, value))
-
-
-class DateTimeLocalInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
-
-
 class MetricChoiceField(forms.ModelChoiceField):
-    locale = "en"
-
     def label_from_instance(self, obj: Metric) -> str:
-        name, unit = (obj.name_fr, obj.unit_fr) if self.locale == "fr" else (obj.name_en, obj.unit_en)
-        return f"{name} ({unit})"
+        return f"{metric_name(obj)} ({metric_unit(obj)})"
 
 
 class ChallengeForm(forms.Form):
@@ -107,11 +52,11 @@ class ChallengeForm(forms.Form):
         required=False,
         help_text=_("For example: I buy at least one organic product a week."),
     )
-    category = forms.ChoiceField(label=_("Category"), choices=list(CATEGORY_LABELS.items()))
+    category = forms.ChoiceField(label=_("Category"), choices=Challenge.Category.choices)
     starts_at = forms.DateTimeField(label=_("Start"), widget=DateTimeLocalInput())
     deadline = forms.DateTimeField(label=_("Deadline"), widget=DateTimeLocalInput())
     goal_kind = forms.ChoiceField(
-        label=_("Kind of goal"), choices=list(GOAL_KIND_LABELS.items()), widget=forms.RadioSelect
+        label=_("Kind of goal"), choices=Challenge.GoalKind.choices, widget=forms.RadioSelect
     )
     goal_target = forms.DecimalField(
         label=_("Number to reach"),
@@ -148,7 +93,6 @@ class ChallengeForm(forms.Form):
     def __init__(
         self,
         *args: Any,
-        locale: str = "en",
         timezone_name: str = "",
         has_counterpart: bool = False,
         **kwargs: Any,
@@ -156,8 +100,8 @@ class ChallengeForm(forms.Form):
         super().__init__(*args, **kwargs)
         metric_field = self.fields["metric"]
         assert isinstance(metric_field, MetricChoiceField)  # noqa: S101 - narrows the type
-        metric_field.queryset = Metric.objects.order_by("name_fr" if locale == "fr" else "name_en", "pk")
-        metric_field.locale = locale
+        french = (translation.get_language() or "").startswith("fr")
+        metric_field.queryset = Metric.objects.order_by("name_fr" if french else "name_en", "pk")
         self.has_counterpart = has_counterpart
         if timezone_name:
             for name in ("starts_at", "deadline"):
@@ -260,27 +204,13 @@ def challenge_initial_from_instance(challenge: Challenge) -> tuple[dict[str, Any
 
 
 def service_errors_add(form: forms.Form, error: ValidationError) -> list[str]:
-    """Put a service's errors next to the form's fields; return those about the skill slots.
-
-    Unknown keys become errors of the whole form, so that no message is lost.
-    """
-    messages: Mapping[str, list[str]] = (
-        error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
-    )
-    slot_errors: list[str] = []
-    for key, field_messages in messages.items():
-        if key == SKILL_SLOTS_KEY:
-            slot_errors.extend(field_messages)
-            continue
-        name = SERVICE_TO_FORM_FIELD.get(key, key)
-        for message in field_messages:
-            form.add_error(name if name in form.fields else None, message)
-    return slot_errors
+    """A service's errors next to the challenge form's fields; returns those about the skill slots."""
+    return pages.service_errors_add(form, error, fields=SERVICE_TO_FORM_FIELD)
 
 
 class ChallengeFilterForm(forms.Form):
     status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=[("", _("All")), *STATUS_LABELS.items()]
+        label=_("Status"), required=False, choices=[("", _("All")), *Challenge.Status.choices]
     )
 
 
@@ -319,7 +249,7 @@ class DeliveryForm(forms.Form):
 
 class TeamForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120)
-    kind = forms.ChoiceField(label=_("Kind"), choices=list(TEAM_KIND_LABELS.items()))
+    kind = forms.ChoiceField(label=_("Kind"), choices=Team.Kind.choices)
     captain_email = forms.EmailField(
         label=_("Captain's e-mail (optional)"),
         required=False,
@@ -340,7 +270,4 @@ TEAM_SERVICE_TO_FORM_FIELD = {"captain": "captain_email"}
 
 
 def team_service_errors_add(form: TeamForm, error: ValidationError) -> None:
-    for key, field_messages in error.message_dict.items():
-        name = TEAM_SERVICE_TO_FORM_FIELD.get(key, key)
-        for message in field_messages:
-            form.add_error(name if name in form.fields else None, message)
+    pages.service_errors_add(form, error, fields=TEAM_SERVICE_TO_FORM_FIELD)

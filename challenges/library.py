@@ -9,6 +9,7 @@ from pathlib import Path
 from django.db import transaction
 
 from challenges.models import Challenge, ImpactFactor, Metric
+from tenants.services import Provisioning
 
 FACTORS_CSV = Path(__file__).resolve().parent / "data" / "impact-factors.csv"
 
@@ -186,3 +187,8 @@ def library_install() -> None:
                 "is_builtin": True,
             },
         )
+
+
+def library_setup(provisioning: Provisioning) -> None:
+    """Provisioning step (ORGANIZATION_SETUP): every new organisation starts with the library."""
+    library_install()

@@ -5,15 +5,16 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Team(models.Model):
     """A department, site or neighbourhood. Leaderboards compare teams per head."""
 
     class Kind(models.TextChoices):
-        DEPARTMENT = "department", "Department"
-        SITE = "site", "Site"
-        NEIGHBOURHOOD = "neighbourhood", "Neighbourhood"
+        DEPARTMENT = "department", _("Department")
+        SITE = "site", _("Site")
+        NEIGHBOURHOOD = "neighbourhood", _("Neighbourhood")
 
     name = models.CharField(max_length=120, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.DEPARTMENT)
@@ -119,24 +120,24 @@ LATEST_DATE = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
 
 class Challenge(models.Model):
     class Category(models.TextChoices):
-        ENVIRONMENT = "environment", "Environment"
-        COMMUNITY = "community", "Community"
-        CONSUMPTION = "consumption", "Consumption"
-        HEALTH = "health", "Health"
-        POLITICS = "politics", "Civic life"
-        WELL_BEING = "well_being", "Well-being"
+        ENVIRONMENT = "environment", _("Environment")
+        COMMUNITY = "community", _("Community")
+        CONSUMPTION = "consumption", _("Consumption")
+        HEALTH = "health", _("Health")
+        POLITICS = "politics", _("Civic life")
+        WELL_BEING = "well_being", _("Well-being")
 
     class GoalKind(models.TextChoices):
-        PARTICIPANTS = "participants", "Participants"
-        QUANTITY = "quantity", "Quantity"
-        SKILLS = "skills", "Skills"
+        PARTICIPANTS = "participants", _("Participants: a number of people pledge the same action")
+        QUANTITY = "quantity", _("Quantity: people log amounts of one metric (km, meals, kg…)")
+        SKILLS = "skills", _("Skills: a project needs skill slots filled")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        OPEN = "open", "Open"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+        DRAFT = "draft", _("Draft")
+        OPEN = "open", _("Open")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -229,10 +230,10 @@ class Counterpart(models.Model):
     """What the organisation promises if the goal is reached: the commitment ledger."""
 
     class Status(models.TextChoices):
-        PROMISED = "promised", "Promised"
-        DUE = "due", "Due"
-        DELIVERED = "delivered", "Delivered"
-        VOID = "void", "Void"
+        PROMISED = "promised", _("Promised")
+        DUE = "due", _("Due")
+        DELIVERED = "delivered", _("Delivered")
+        VOID = "void", _("Void")
 
     challenge = models.OneToOneField(Challenge, on_delete=models.CASCADE, related_name="counterpart")
     description = models.TextField()
@@ -332,21 +333,3 @@ class ChallengeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} {self.from_status} → {self.to_status}"
-
-
-class Notification(models.Model):
-    """One e-mail to one person about one event: the unique key makes it at most once."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="notifications")
-    event = models.CharField(max_length=40)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "challenge", "event"], name="notification_once_per_event")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.event} for {self.user_id}"

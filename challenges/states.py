@@ -1,68 +1,43 @@
 """The lifecycles of a challenge and of its counterpart, as tables.
 
 Each transition says where it may start, where it ends, who may ask for it (a permission, or None
-for the system alone) and what it causes. The services in challenges/services.py perform them and
-do their effects in plain sight, in one transaction.
+for the system alone) and what it means. challenges/services/lifecycle.py performs every one of
+them, through one function per lifecycle, and does their effects in plain sight.
 """
-
-from dataclasses import dataclass
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from challenges.models import Challenge, Counterpart
+from core.permissions import MANAGE
+from core.transitions import Transition, transition_check, transition_table
 
 ChallengeStatus = Challenge.Status
 CounterpartStatus = Counterpart.Status
 
+CHALLENGE_TRANSITIONS: dict[str, Transition] = transition_table(
+    ("publish", {ChallengeStatus.DRAFT}, ChallengeStatus.OPEN, MANAGE,
+     "An admin publishes a complete draft; people can pledge from its start."),
+    ("succeed", {ChallengeStatus.OPEN}, ChallengeStatus.SUCCEEDED, None,
+     "The goal is reached: final. The counterpart becomes due; participants and admins are told."),
+    ("fail", {ChallengeStatus.OPEN}, ChallengeStatus.FAILED, None,
+     "The deadline passed short of the goal. The counterpart is void."),
+    ("cancel", {ChallengeStatus.DRAFT, ChallengeStatus.OPEN}, ChallengeStatus.CANCELLED, MANAGE,
+     "An admin cancels a challenge that has not ended. The counterpart is void."),
+)  # fmt: skip
 
-@dataclass(frozen=True)
-class Transition:
-    name: str
-    sources: frozenset[str]
-    target: str
-    permission: str | None
-    description: str
-
-
-class TransitionRefused(Exception):  # noqa: N818 - reads as what happened
-    """An invalid transition: the message says why, for a person to read (HTTP 409 in the API)."""
-
-
-def _t(name: str, sources: set[str], target: str, permission: str | None, description: str) -> Transition:
-    return Transition(name, frozenset(sources), target, permission, description)
-
-
-MANAGE = "accounts.manage_organization"
-
-CHALLENGE_TRANSITIONS: dict[str, Transition] = {
-    t.name: t
-    for t in [
-        _t("publish", {ChallengeStatus.DRAFT}, ChallengeStatus.OPEN, MANAGE,
-           "An admin publishes a complete draft; people can pledge from its start."),
-        _t("succeed", {ChallengeStatus.OPEN}, ChallengeStatus.SUCCEEDED, None,
-           "The goal is reached: final. The counterpart becomes due; participants and admins are told."),
-        _t("fail", {ChallengeStatus.OPEN}, ChallengeStatus.FAILED, None,
-           "The deadline passed short of the goal. The counterpart is void."),
-        _t("cancel", {ChallengeStatus.DRAFT, ChallengeStatus.OPEN}, ChallengeStatus.CANCELLED, MANAGE,
-           "An admin cancels a challenge that has not ended. The counterpart is void."),
-    ]
-}  # fmt: skip
-
-COUNTERPART_TRANSITIONS: dict[str, Transition] = {
-    t.name: t
-    for t in [
-        _t("fall_due", {CounterpartStatus.PROMISED}, CounterpartStatus.DUE, None,
-           "The challenge succeeded: the organisation now owes its counterpart."),
-        _t("deliver", {CounterpartStatus.DUE}, CounterpartStatus.DELIVERED, MANAGE,
-           "An admin records the delivery with proof (text, link or file)."),
-        _t("void", {CounterpartStatus.PROMISED}, CounterpartStatus.VOID, None,
-           "The challenge failed or was cancelled: nothing is owed."),
-    ]
-}  # fmt: skip
+COUNTERPART_TRANSITIONS: dict[str, Transition] = transition_table(
+    ("fall_due", {CounterpartStatus.PROMISED}, CounterpartStatus.DUE, None,
+     "The challenge succeeded: the organisation now owes its counterpart."),
+    ("deliver", {CounterpartStatus.DUE}, CounterpartStatus.DELIVERED, MANAGE,
+     "An admin records the delivery with proof (text, link or file)."),
+    ("void", {CounterpartStatus.PROMISED}, CounterpartStatus.VOID, None,
+     "The challenge failed or was cancelled: nothing is owed."),
+)  # fmt: skip
 
 
-# A status inside a sentence of a refusal: in English the stored value itself ("open").
+# The labels of the statuses are the models' choices (challenge.get_status_display()). A status
+# inside a sentence is another word in some languages ("un défi en brouillon"): these.
 STATUS_WORDS: dict[str, dict[str, Promise]] = {
     "challenge": {
         ChallengeStatus.DRAFT: pgettext_lazy("challenge status", "draft"),
@@ -104,17 +79,21 @@ REFUSALS: dict[tuple[str, str], Promise] = {
     ),
 }
 
+TABLES = {"challenge": CHALLENGE_TRANSITIONS, "counterpart": COUNTERPART_TRANSITIONS}
+
 
 def status_word(status: str, subject: str = "challenge") -> str:
     """The status as a word of the current language, for a sentence that names it."""
     return str(STATUS_WORDS[subject].get(status, status))
 
 
-def check_transition(table: dict[str, Transition], name: str, current: str, label: str) -> Transition:
-    transition = table[name]
-    if current not in transition.sources:
-        allowed = ", ".join(status_word(source, label) for source in sorted(transition.sources))
-        raise TransitionRefused(
-            str(REFUSALS[label, name]) % {"status": status_word(current, label), "allowed": allowed}
-        )
-    return transition
+def check_transition(subject: str, name: str, current: str) -> Transition:
+    """The transition `name` of `subject` ("challenge" or "counterpart") from `current`; else
+    TransitionRefused with its sentence."""
+    return transition_check(
+        TABLES[subject],
+        name,
+        current,
+        refusal=str(REFUSALS[subject, name]),
+        word=lambda status: status_word(status, subject),
+    )

@@ -5,16 +5,10 @@ wrong, a selector reads. Reading a list or a dashboard needs "accounts.view_dash
 and admins); every write needs "accounts.manage_organization".
 """
 
-import functools
-import math
-import zoneinfo
-from collections.abc import Callable
-from decimal import Decimal
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,58 +17,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts.http import request_user
 from challenges import forms, selectors, services
 from challenges.library import CHALLENGE_TEMPLATES, TEMPLATES_BY_KEY
-from challenges.models import Challenge, ChallengeEvent, Metric, Team
-from challenges.states import CHALLENGE_TRANSITIONS, MANAGE, TransitionRefused
-from tenants.http import request_organization, request_user
+from challenges.models import Challenge, ChallengeEvent, Counterpart, Metric, Team
+from challenges.states import CHALLENGE_TRANSITIONS
+from core.pages import error_summary, manager_required, reader_required, refused
+from core.permissions import MANAGE
+from core.transitions import TransitionRefused
+from tenants.http import request_organization
 
-VIEW_DASHBOARD = "accounts.view_dashboard"
 PAGE_SIZE = 50
-
-View = TypeVar("View", bound=Callable[..., HttpResponse])
-
-
-def permission_required(permission: str) -> Callable[[View], View]:
-    """Anonymous people go to sign in; signed-in people without the permission get 403.
-
-    The page then runs in the organisation's time zone: dates typed in forms are read in it and
-    dates shown are written in it.
-    """
-
-    def decorator(view: View) -> View:
-        @functools.wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            if not request_user(request).has_perm(permission):
-                raise PermissionDenied
-            with timezone.override(zoneinfo.ZoneInfo(request_organization(request).timezone)):
-                return view(request, *args, **kwargs)
-
-        return cast(View, wrapped)
-
-    return decorator
-
-
-reader_required = permission_required(VIEW_DASHBOARD)
-manager_required = permission_required(MANAGE)
-
-
-def _refused(request: HttpRequest, error: TransitionRefused | ValidationError) -> None:
-    text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
-    messages.error(request, text or _("You cannot do this."))
-
-
-def _goal_unit(challenge: Challenge, locale: str) -> str:
-    """What the goal counts, to follow a number: "participants", "km", "places"."""
-    if challenge.goal_kind == Challenge.GoalKind.PARTICIPANTS:
-        return _("participants")
-    if challenge.goal_kind == Challenge.GoalKind.SKILLS:
-        return _("places")
-    if challenge.metric is None:
-        return ""
-    return challenge.metric.unit_fr if locale == "fr" else challenge.metric.unit_en
 
 
 # Challenges: list ---------------------------------------------------------------------------------
@@ -83,7 +36,6 @@ def _goal_unit(challenge: Challenge, locale: str) -> str:
 @reader_required
 @require_safe
 def manage_challenge_list(request: HttpRequest) -> HttpResponse:
-    locale = request_organization(request).locale
     filter_form = forms.ChallengeFilterForm(request.GET or None)
     status = filter_form.cleaned_data["status"] if filter_form.is_valid() else ""
     page = Paginator(selectors.challenge_list(status=status or None), PAGE_SIZE).get_page(
@@ -92,9 +44,9 @@ def manage_challenge_list(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "challenge": challenge,
-            "status_label": forms.choice_label(forms.STATUS_LABELS, challenge.status),
+            "status_label": challenge.get_status_display(),
             "progress": selectors.challenge_progress(challenge, list(challenge.skill_slots.all())),
-            "unit": _goal_unit(challenge, locale),
+            "unit": selectors.goal_unit(challenge),
             "counterpart_label": _counterpart_label(challenge),
         }
         for challenge in page.object_list
@@ -114,9 +66,7 @@ def manage_challenge_list(request: HttpRequest) -> HttpResponse:
 
 def _counterpart_label(challenge: Challenge) -> str:
     counterpart = getattr(challenge, "counterpart", None)
-    if counterpart is None:
-        return ""
-    return forms.choice_label(forms.COUNTERPART_STATUS_LABELS, counterpart.status)
+    return counterpart.get_status_display() if counterpart is not None else ""
 
 
 # Challenges: create and edit ----------------------------------------------------------------------
@@ -138,7 +88,7 @@ def _challenge_form_page(
             "title": template.text("title", locale),
             "description": template.text("description", locale),
             "counterpart": template.text("counterpart", locale),
-            "goal_kind": forms.GOAL_KIND_LABELS[Challenge.GoalKind(template.goal_kind)],
+            "goal_kind": Challenge.GoalKind(template.goal_kind).label,
         }
         for template in CHALLENGE_TEMPLATES
     ]
@@ -153,33 +103,9 @@ def _challenge_form_page(
             "challenge": challenge,
             "templates": templates if challenge is None else [],
             "template_key": template_key,
-            "error_summary": _error_summary(form, formset, slot_errors),
+            "error_summary": error_summary(form, formset, slot_errors, extra_anchor="skill-slots"),
         },
     )
-
-
-def _error_summary(
-    form: forms.forms.Form, formset: Any = None, slot_errors: list[str] | None = None
-) -> list[dict[str, Any]]:
-    """Every error once, linking to its field: the list a screen reader hears first."""
-    if not form.is_bound:
-        return []
-    summary = [{"anchor": "", "message": message} for message in form.non_field_errors()]
-    for name, field_errors in form.errors.items():
-        if name == "__all__":
-            continue
-        bound = form[name]
-        anchor = bound.id_for_label or f"{bound.auto_id}_0"
-        summary.extend({"anchor": anchor, "label": bound.label, "message": m} for m in field_errors)
-    if formset is not None and formset.is_bound:
-        for row in formset.forms:
-            for name, field_errors in row.errors.items():
-                summary.extend(
-                    {"anchor": row[name].id_for_label, "label": row[name].label, "message": m}
-                    for m in field_errors
-                )
-        summary.extend({"anchor": "skill-slots", "message": m} for m in (slot_errors or []))
-    return summary
 
 
 def _slot_formset(request: HttpRequest, initial: list[dict[str, Any]] | None = None) -> Any:
@@ -189,8 +115,7 @@ def _slot_formset(request: HttpRequest, initial: list[dict[str, Any]] | None = N
 
 
 def _form_kwargs(request: HttpRequest) -> dict[str, Any]:
-    organization = request_organization(request)
-    return {"locale": organization.locale, "timezone_name": organization.timezone}
+    return {"timezone_name": request_organization(request).timezone}
 
 
 @manager_required
@@ -261,7 +186,7 @@ def manage_challenge_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     remove_counterpart=form.counterpart_removed(),
                 )
             except TransitionRefused as error:
-                _refused(request, error)
+                refused(request, error)
                 return redirect("challenges:manage_dashboard", pk=challenge.pk)
             except ValidationError as error:
                 slot_errors = forms.service_errors_add(form, error)
@@ -287,7 +212,7 @@ def manage_challenge_publish(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.challenge_publish(actor=request_user(request), challenge_id=challenge.pk)
     except (TransitionRefused, ValidationError) as error:
-        _refused(request, error)
+        refused(request, error)
     else:
         messages.success(request, _("The challenge is open: share its link."))
     return redirect("challenges:manage_dashboard", pk=challenge.pk)
@@ -308,7 +233,7 @@ def manage_challenge_cancel(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request_user(request), challenge_id=challenge.pk, cause=form.cleaned_data["cause"]
             )
         except TransitionRefused as error:
-            _refused(request, error)
+            refused(request, error)
             return redirect("challenges:manage_dashboard", pk=challenge.pk)
         except ValidationError as error:
             forms.service_errors_add(form, error)
@@ -318,7 +243,7 @@ def manage_challenge_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "challenges/manage_cancel.html",
-        {"challenge": challenge, "form": form, "error_summary": _error_summary(form)},
+        {"challenge": challenge, "form": form, "error_summary": error_summary(form)},
     )
 
 
@@ -328,14 +253,10 @@ def manage_challenge_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def _dashboard_page(
     request: HttpRequest, pk: int, delivery_form: forms.DeliveryForm | None = None
 ) -> HttpResponse:
-    locale = request_organization(request).locale
     challenge = get_object_or_404(selectors.challenge_list(), pk=pk)
     slots = list(challenge.skill_slots.all())
     progress = selectors.challenge_progress(challenge, slots)
     forecast = selectors.challenge_forecast(challenge)
-    needed_per_day: Decimal | int | None = forecast.needed_per_day if forecast else None
-    if needed_per_day is not None and challenge.goal_kind == Challenge.GoalKind.PARTICIPANTS:
-        needed_per_day = math.ceil(needed_per_day)  # people come whole
     counterpart = getattr(challenge, "counterpart", None)
     can_manage = request_user(request).has_perm(MANAGE)
     if delivery_form is None and can_manage and counterpart is not None and counterpart.status == "due":
@@ -353,14 +274,14 @@ def _dashboard_page(
         "challenges/manage_dashboard.html",
         {
             "challenge": challenge,
-            "status_label": forms.choice_label(forms.STATUS_LABELS, challenge.status),
-            "category_label": forms.choice_label(forms.CATEGORY_LABELS, challenge.category),
-            "unit": _goal_unit(challenge, locale),
-            "metric_name": _metric_name(challenge.metric, locale),
+            "status_label": challenge.get_status_display(),
+            "category_label": challenge.get_category_display(),
+            "unit": selectors.goal_unit(challenge),
+            "metric_name": selectors.metric_name(challenge.metric),
             "slots": slots,
             "progress": progress,
             "forecast": forecast,
-            "needed_per_day": needed_per_day,
+            "needed_per_day": forecast.needed_per_day if forecast else None,
             "standings": selectors.challenge_team_standings(challenge),
             "counterpart": counterpart,
             "counterpart_label": _counterpart_label(challenge),
@@ -370,22 +291,16 @@ def _dashboard_page(
             "can_edit": can_manage and challenge.status == Challenge.Status.DRAFT,
             "can_publish": can_manage and challenge.status in CHALLENGE_TRANSITIONS["publish"].sources,
             "can_cancel": can_manage and challenge.status in CHALLENGE_TRANSITIONS["cancel"].sources,
-            "error_summary": _error_summary(delivery_form) if delivery_form is not None else [],
+            "error_summary": error_summary(delivery_form),
         },
     )
-
-
-def _metric_name(metric: Metric | None, locale: str) -> str:
-    if metric is None:
-        return ""
-    return metric.name_fr if locale == "fr" else metric.name_en
 
 
 def _status_label(subject: str, status: str) -> str:
     if not status:
         return ""
-    counterpart = subject == ChallengeEvent.Subject.COUNTERPART
-    return forms.choice_label(forms.COUNTERPART_STATUS_LABELS if counterpart else forms.STATUS_LABELS, status)
+    statuses = Counterpart.Status if subject == ChallengeEvent.Subject.COUNTERPART else Challenge.Status
+    return str(statuses(status).label) if status in statuses.values else status
 
 
 @reader_required
@@ -409,7 +324,7 @@ def manage_counterpart_deliver(request: HttpRequest, pk: int) -> HttpResponse:
                 proof_file=form.cleaned_data["proof_file"],
             )
         except TransitionRefused as error:
-            _refused(request, error)
+            refused(request, error)
             return redirect("challenges:manage_dashboard", pk=challenge.pk)
         except ValidationError as error:
             forms.service_errors_add(form, error)
@@ -426,10 +341,7 @@ def manage_counterpart_deliver(request: HttpRequest, pk: int) -> HttpResponse:
 @require_safe
 def manage_team_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.team_list(), PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [
-        {"team": team, "kind_label": forms.choice_label(forms.TEAM_KIND_LABELS, team.kind)}
-        for team in page.object_list
-    ]
+    rows = [{"team": team, "kind_label": team.get_kind_display()} for team in page.object_list]
     return render(
         request,
         "challenges/manage_teams.html",
@@ -443,7 +355,7 @@ def _team_form_page(
     return render(
         request,
         "challenges/manage_team_form.html",
-        {"form": form, "team": team, "team_name": team_name, "error_summary": _error_summary(form)},
+        {"form": form, "team": team, "team_name": team_name, "error_summary": error_summary(form)},
     )
 
 
@@ -454,6 +366,7 @@ def manage_team_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             team = services.team_create(
+                actor=request_user(request),
                 name=form.cleaned_data["name"],
                 kind=form.cleaned_data["kind"],
                 captain=form.cleaned_data["captain_email"],
@@ -478,6 +391,7 @@ def manage_team_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.team_update(
+                actor=request_user(request),
                 team=team,
                 name=form.cleaned_data["name"],
                 kind=form.cleaned_data["kind"],
@@ -497,9 +411,9 @@ def manage_team_delete(request: HttpRequest, pk: int) -> HttpResponse:
     team = get_object_or_404(Team, pk=pk)
     name = team.name
     try:
-        services.team_delete(team=team)
+        services.team_delete(actor=request_user(request), team=team)
     except ValidationError as error:
-        _refused(request, error)
+        refused(request, error)
     else:
         messages.success(request, _("Team “%(name)s” deleted.") % {"name": name})
     return redirect(reverse("challenges:team_list"))

@@ -2,10 +2,13 @@
 
 from django.urls import include, path
 
+from participants import views_pages
 from tenants import views as tenant_views
 
 urlpatterns = [
     path("healthz", tenant_views.healthz, name="healthz"),
+    # The participant home; signed-out visitors see the organisation's public intro.
+    path("", views_pages.home, name="home"),
     path("", include("accounts.urls")),
     path("", include("challenges.urls")),
     path("", include("participants.urls")),

@@ -11,8 +11,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from challenges.forms import DateTimeLocalInput
 from challenges.models import Challenge
+from core.forms import DateTimeLocalInput
+from core.pages import service_errors_add
 from participants.models import JoinLink, SignInLink
 from participants.services import JOINABLE_STATUSES, email_check, max_length
 from tenants.models import Organization
@@ -138,9 +139,4 @@ class WidgetForm(forms.Form):
         ]
 
 
-def service_errors_add(form: forms.Form, error: ValidationError) -> None:
-    """Put a service's errors next to the field they concern; others above the form."""
-    messages = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
-    for key, field_messages in messages.items():
-        for message in field_messages:
-            form.add_error(key if key in form.fields else None, message)
+__all__ = ["service_errors_add"]

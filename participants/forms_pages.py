@@ -15,8 +15,8 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from challenges.forms import DateInput
 from challenges.models import SkillSlot, Team
+from core.forms import DateInput
 
 # A long list of radio buttons is harder to use than a select on a phone.
 RADIO_LIMIT = 12
@@ -158,17 +158,3 @@ class LeaderboardForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = _choices(self, "challenge")
         field.choices = [("", _("All current challenges")), *challenges]
-
-
-def error_summary(form: forms.Form) -> list[dict[str, Any]]:
-    """Every error once, linking to its field: the list a screen reader hears first."""
-    if not form.is_bound:
-        return []
-    summary: list[dict[str, Any]] = [{"anchor": "", "message": m} for m in form.non_field_errors()]
-    for name, messages in form.errors.items():
-        if name == "__all__":
-            continue
-        bound = form[name]
-        anchor = bound.id_for_label or f"{bound.auto_id}_0"
-        summary.extend({"anchor": anchor, "label": bound.label, "message": m} for m in messages)
-    return summary

@@ -10,32 +10,37 @@ sign-in creates the participant, later ones find them. No password.
 import datetime as dt
 import enum
 import hashlib
+import hmac
 import secrets
 
-from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
-from django.urls import reverse
+from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import Notification, User
 from accounts.roles import PARTICIPANT
-from accounts.services import user_create
-from challenges.models import Challenge
+from accounts.services import user_create, user_erase
+from challenges.models import Challenge, Team, TeamMembership
+from challenges.services import team_join
+from challenges.services.people import person_traces_erase
+from core.db import atomic_with_retry
+from core.notifications import Recipient, message_from_template, send_once
+from core.permissions import MANAGE, require
 from participants.models import JoinLink, SignInLink, Widget
 from tenants.background import enqueue_on_commit
-from tenants.db import tenant_connection
 from tenants.models import Organization
-from tenants.selectors import organization_url
+from tenants.selectors import organization_path, organization_url
 
-MANAGE = "accounts.manage_organization"
 SIGN_IN_LINK_LIFETIME = dt.timedelta(minutes=15)
 JOIN_LINK_LONGEST = dt.timedelta(days=366)
 # A link may lead to a challenge people can still join: pledging goes on after success.
 JOINABLE_STATUSES = (Challenge.Status.DRAFT, Challenge.Status.OPEN, Challenge.Status.SUCCEEDED)
-TENANT_URLCONF = "config.urls_tenants"
+SIGN_IN_LINK_TASK = "participants.tasks.sign_in_link_send"
 
 
 class JoinRefused(Exception):  # noqa: N818 - reads as what happened, like TransitionRefused
@@ -80,16 +85,11 @@ def sign_in_secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _require_manager(actor: User | AnonymousUser) -> None:
-    if not actor.is_authenticated or not actor.has_perm(MANAGE):
-        raise PermissionDenied("Only an organisation admin can do this.")
-
-
 # Join links ---------------------------------------------------------------------------------------
 
 
 def join_link_path(join_link: JoinLink) -> str:
-    return reverse("access:join", kwargs={"token": join_link.token}, urlconf=TENANT_URLCONF)
+    return organization_path("access:join", token=join_link.token)
 
 
 def join_link_url(join_link: JoinLink, organization: Organization) -> str:
@@ -105,7 +105,7 @@ def join_link_create(
     expires_at: dt.datetime | None = None,
 ) -> JoinLink:
     """Create a join link for the organisation, or for one challenge it can still be joined to."""
-    _require_manager(actor)
+    require(actor, MANAGE)
     errors: dict[str, list[str]] = {}
     challenge = None
     if challenge_id is not None:
@@ -136,7 +136,7 @@ def join_link_create(
 
 def join_link_revoke(*, actor: User, join_link_id: int) -> JoinLink:
     """Revoke a join link for good. Revoking it again changes nothing."""
-    _require_manager(actor)
+    require(actor, MANAGE)
     JoinLink.objects.filter(pk=join_link_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
     return JoinLink.objects.get(pk=join_link_id)
 
@@ -149,7 +149,7 @@ def join_link_is_active(join_link: JoinLink, now: dt.datetime | None = None) -> 
 def widget_update(*, actor: User, challenge_id: int, join_link_id: int | None) -> Widget:
     """Choose what the challenge widget's button does: open the challenge page (no join link), or
     join through a link made for this challenge."""
-    _require_manager(actor)
+    require(actor, MANAGE)
     challenge = Challenge.objects.filter(pk=challenge_id).first()
     if challenge is None:
         raise ValidationError({"challenge": [_("This challenge does not exist.")]})
@@ -209,7 +209,12 @@ def email_check(organization: Organization, email: str) -> str:
 
 
 def sign_in_request(
-    *, join_link: JoinLink | None, email: str, display_name: str, language: str | None = None
+    *,
+    organization: Organization,
+    join_link: JoinLink | None,
+    email: str,
+    display_name: str,
+    language: str | None = None,
 ) -> SignInLink | None:
     """E-mail a one-time sign-in link to `email`.
 
@@ -218,9 +223,6 @@ def sign_in_request(
     account here gets a link, and nothing is written or sent for any other: a form that mails
     strangers is a way to spam them. The caller answers the same either way (no enumeration).
     """
-    from participants.tasks import sign_in_link_send
-
-    organization: Organization = tenant_connection().tenant
     email = email_check(organization, email)
     display_name = display_name.strip()
     if len(display_name) > max_length(SignInLink, "display_name"):
@@ -239,7 +241,7 @@ def sign_in_request(
     language = language or translation.get_language() or organization.locale
     # Only the hash is stored, so the worker cannot rebuild the link: the secret travels in the task's
     # arguments. It lives 15 minutes and works once, which bounds what a reader of the broker could do.
-    enqueue_on_commit(sign_in_link_send, sign_in_link.pk, secret, language)
+    enqueue_on_commit(SIGN_IN_LINK_TASK, sign_in_link.pk, secret, language)
     return sign_in_link
 
 
@@ -248,7 +250,39 @@ def _has_active_account(email: str) -> bool:
 
 
 def sign_in_link_path(secret: str) -> str:
-    return reverse("access:sign_in", kwargs={"secret": secret}, urlconf=TENANT_URLCONF)
+    return organization_path("access:sign_in", secret=secret)
+
+
+def sign_in_link_send(
+    *, organization: Organization, sign_in_link_id: int, secret: str, language: str
+) -> bool:
+    """E-mail a sign-in link, at most once, while it can still be used.
+
+    The secret comes as an argument because only its hash is stored (see sign_in_request); it must
+    match that hash, so this can only ever send the link it was made for.
+    """
+    sign_in_link = (
+        SignInLink.objects.select_related("challenge")
+        .filter(pk=sign_in_link_id, used_at__isnull=True, expires_at__gt=timezone.now())
+        .first()
+    )
+    if sign_in_link is None or not hmac.compare_digest(sign_in_link.key_hash, sign_in_secret_hash(secret)):
+        return False
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        language = organization.locale
+    context = {
+        "organization": organization,
+        "challenge": sign_in_link.challenge,
+        "url": organization_url(organization, sign_in_link_path(secret)),
+        "minutes": int(SIGN_IN_LINK_LIFETIME.total_seconds() // 60),
+    }
+
+    def render(row: Notification) -> EmailMessage:
+        body = render_to_string(f"emails/sign_in.{language}.txt", context)
+        return message_from_template(body, sign_in_link.email)
+
+    recipient = Recipient(sign_in_link.email, language)
+    return bool(send_once(f"sign-in-link:{sign_in_link.pk}", [recipient], render))
 
 
 def sign_in_link_check(secret: str) -> SignInLink:
@@ -308,3 +342,26 @@ def sign_in_consume(*, secret: str) -> User:
         user.display_name = sign_in_link.display_name
         user.save(update_fields=["display_name"])
     return user
+
+
+# Teams and erasure --------------------------------------------------------------------------------
+
+
+def team_choose(*, actor: User, team_id: int) -> TeamMembership:
+    """Join a team, leaving the previous one. Pledges already made stay with the team they were made in."""
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        raise ValidationError({"team": [_("This team does not exist.")]})
+    return team_join(actor=actor, team=team)
+
+
+@atomic_with_retry
+def person_erase(*, actor: User) -> User:
+    """Erase one's own account: anonymised in place (accounts), the notes and captaincy it left in
+    challenges, the sign-in links of its address; the rows that count (pledges, contributions, team
+    membership) stay, so totals, team standings and reports do not change. Twice changes nothing more."""
+    person, old_email = user_erase(actor=actor)
+    if old_email:
+        person_traces_erase(person)
+        SignInLink.objects.filter(email__iexact=old_email).delete()
+    return person

@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -20,15 +19,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts.http import request_user
 from challenges.models import Challenge
-from challenges.views import manager_required, reader_required
 from core import ratelimit
 from core.http import client_address
-from participants import pages, services
+from core.pages import error_summary, manager_required, reader_required
+from core.permissions import MANAGE
+from participants import services, widget
 from participants.forms_access import EmailLinkForm, JoinForm, JoinLinkForm, WidgetForm, service_errors_add
 from participants.models import JoinLink
 from participants.services import JoinRefused, SignInRefused
-from tenants.http import request_organization, request_user
+from tenants.http import request_organization
 from tenants.selectors import organization_url
 
 PAGE_SIZE = 50
@@ -49,23 +50,6 @@ SIGN_IN_REFUSED_STATUS = {
     SignInRefused.Reason.CLOSED: 403,
     SignInRefused.Reason.NO_ACCOUNT: 404,
 }
-
-
-def _error_summary(form: Form) -> list[dict[str, object]]:
-    """Every error once, linking to its field: the list a screen reader hears first."""
-    if not form.is_bound:
-        return []
-    summary: list[dict[str, object]] = [
-        {"anchor": "", "label": "", "message": message} for message in form.non_field_errors()
-    ]
-    for name, field_errors in form.errors.items():
-        if name != "__all__":
-            bound = form[name]
-            summary += [
-                {"anchor": bound.id_for_label, "label": str(bound.label), "message": message}
-                for message in field_errors
-            ]
-    return summary
 
 
 def _remember_email(request: HttpRequest, email: str) -> None:
@@ -116,7 +100,7 @@ def _join_page(request: HttpRequest, join_link: JoinLink, form: JoinForm) -> Htt
         {
             "join_link": join_link,
             "form": form,
-            "error_summary": _error_summary(form),
+            "error_summary": error_summary(form),
             "minutes": int(services.SIGN_IN_LINK_LIFETIME.total_seconds() // 60),
         },
     )
@@ -144,6 +128,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         return _too_many(request, ratelimit.PER_ADDRESS, join_link)
     try:
         services.sign_in_request(
+            organization=organization,
             join_link=join_link,
             email=email,
             display_name=form.cleaned_data["display_name"],
@@ -195,14 +180,18 @@ def email_link(request: HttpRequest) -> HttpResponse:
             return _too_many(request, ratelimit.PER_ADDRESS, None)
         try:
             services.sign_in_request(
-                join_link=None, email=email, display_name="", language=translation.get_language()
+                organization=organization,
+                join_link=None,
+                email=email,
+                display_name="",
+                language=translation.get_language(),
             )
         except ValidationError as error:
             service_errors_add(form, error)
         else:
             _remember_email(request, email)
             return redirect("access:email_link_sent")
-    context = {"form": form, "minutes": minutes, "error_summary": _error_summary(form)}
+    context = {"form": form, "minutes": minutes, "error_summary": error_summary(form)}
     return render(request, "participants/access/email_link.html", context)
 
 
@@ -284,7 +273,7 @@ def manage_join_link_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "rows": rows,
-            "can_manage": request_user(request).has_perm(services.MANAGE),
+            "can_manage": request_user(request).has_perm(MANAGE),
         },
     )
 
@@ -314,7 +303,7 @@ def manage_join_link_create(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "participants/access/manage_join_link_form.html",
-        {"form": form, "error_summary": _error_summary(form)},
+        {"form": form, "error_summary": error_summary(form)},
     )
 
 
@@ -336,14 +325,14 @@ def manage_widget(request: HttpRequest, pk: int) -> HttpResponse:
     """The code an intranet pastes to show a challenge's widget, and what its button does."""
     challenge = get_object_or_404(Challenge, pk=pk)
     organization = request_organization(request)
-    can_manage = request_user(request).has_perm(services.MANAGE)
+    can_manage = request_user(request).has_perm(MANAGE)
     now = timezone.now()
     join_links = [
         link
         for link in JoinLink.objects.filter(challenge=challenge).order_by("-created_at", "-pk")
         if services.join_link_is_active(link, now)
     ]
-    chosen = pages.widget_join_link(challenge, now)
+    chosen = widget.widget_join_link(challenge, now)
     form = WidgetForm(
         request.POST if request.method == "POST" else None,
         join_links=join_links,
@@ -375,6 +364,6 @@ def manage_widget(request: HttpRequest, pk: int) -> HttpResponse:
             "can_manage": can_manage,
             "embed_url": embed_url,
             "embed_origins": organization.embed_origins,
-            "error_summary": _error_summary(form),
+            "error_summary": error_summary(form),
         },
     )

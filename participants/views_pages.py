@@ -2,7 +2,7 @@
 and the challenge widget that intranets frame.
 
 Views stay thin: a form checks the shape of the input, a service (challenges/services.py or
-participants/pages.py) does the write and says what is wrong, a selector reads. Every page but the
+participants/services.py) does the write and says what is wrong, a selector reads. Every page but the
 public home and the widget needs a signed-in person, and runs in the organisation's time zone.
 Each action is its own POST, answered by a redirect and a message; when the input is wrong, the page
 comes back with the errors next to the fields and nothing written.
@@ -10,17 +10,12 @@ comes back with the errors next to the fields and nothing written.
 
 import functools
 import json
-import math
-import zoneinfo
 from collections.abc import Callable
-from decimal import Decimal
-from typing import Any, TypeVar, cast
 
 from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
@@ -31,74 +26,29 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts.http import request_user
 from accounts.selectors import person_name
+from accounts.services import user_preferences_update
 from challenges import selectors
 from challenges import services as challenge_services
-from challenges.forms import (
-    CATEGORY_LABELS,
-    COUNTERPART_STATUS_LABELS,
-    STATUS_LABELS,
-    choice_label,
-    service_errors_add,
-)
-from challenges.models import Challenge, Metric, SkillSlot, Team
-from challenges.states import TransitionRefused
+from challenges.forms import service_errors_add
+from challenges.models import Challenge, SkillSlot, Team
+from core.pages import error_summary, refused, signed_in_required
+from core.transitions import TransitionRefused
 from participants import forms_pages as forms
-from participants import pages
-from tenants.http import request_organization, request_user
+from participants import selectors as participant_selectors
+from participants import services as participant_services
+from participants import widget
+from tenants.http import request_organization
 
 PAGE_SIZE = 50
 # The challenge page shows the leading teams and the person's own; /teams/ shows them all.
 STANDINGS_SHOWN = 10
-
-View = TypeVar("View", bound=Callable[..., HttpResponse])
-
-
-def _in_organization_time(view: View) -> View:
-    """Dates typed are read, and dates shown written, in the organisation's time zone."""
-
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        with timezone.override(zoneinfo.ZoneInfo(request_organization(request).timezone)):
-            return view(request, *args, **kwargs)
-
-    return cast(View, wrapped)
-
-
-def participant_required(view: View) -> View:
-    """Anonymous people go to sign in (participants come through one-time links)."""
-
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        return view(request, *args, **kwargs)
-
-    return _in_organization_time(cast(View, wrapped))
-
-
-def _metric_unit(metric: Metric | None) -> str:
-    if metric is None:
-        return ""
-    return metric.unit_fr if (translation.get_language() or "").startswith("fr") else metric.unit_en
-
-
-def _goal_unit(challenge: Challenge) -> str:
-    """What the goal counts, to follow a number: "participants", "km", "places"."""
-    if challenge.goal_kind == Challenge.GoalKind.PARTICIPANTS:
-        return _("participants")
-    if challenge.goal_kind == Challenge.GoalKind.SKILLS:
-        return _("places")
-    return _metric_unit(challenge.metric)
-
-
-def _refused(request: HttpRequest, error: TransitionRefused | ValidationError) -> None:
-    text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
-    messages.error(request, text or _("You cannot do this."))
+participant_required = signed_in_required
 
 
 def _challenge_or_404(pk: int) -> Challenge:
-    challenge = pages.challenge_for_participants(pk)
+    challenge = selectors.challenge_for_participants(pk)
     if challenge is None:
         raise Http404
     return challenge
@@ -108,7 +58,6 @@ def _challenge_or_404(pk: int) -> Challenge:
 
 
 @require_safe
-@_in_organization_time
 def home(request: HttpRequest) -> HttpResponse:
     """Signed in: the challenges to take part in. Signed out: what this place is, and how to come in."""
     if not request.user.is_authenticated:
@@ -118,9 +67,9 @@ def home(request: HttpRequest) -> HttpResponse:
             {"login_url": resolve_url(settings.LOGIN_URL)},
         )
     user = request_user(request)
-    page = Paginator(pages.challenges_taking_part(), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.challenges_taking_part(), PAGE_SIZE).get_page(request.GET.get("page"))
     challenges = list(page.object_list)
-    pledges = pages.active_pledges_by_challenge(user, [challenge.pk for challenge in challenges])
+    pledges = selectors.active_pledges_by_challenge(user, [challenge.pk for challenge in challenges])
     now = timezone.now()
     cards = []
     for challenge in challenges:
@@ -130,17 +79,17 @@ def home(request: HttpRequest) -> HttpResponse:
             {
                 "challenge": challenge,
                 "progress": selectors.challenge_progress(challenge, slots),
-                "unit": _goal_unit(challenge),
-                "status_label": choice_label(STATUS_LABELS, challenge.status),
-                "category_label": choice_label(CATEGORY_LABELS, challenge.category),
+                "unit": selectors.goal_unit(challenge),
+                "status_label": challenge.get_status_display(),
+                "category_label": challenge.get_category_display(),
                 "pledge": pledge,
-                "actions": pages.challenge_actions(challenge, pledge, slots, now),
+                "actions": participant_selectors.challenge_actions(challenge, pledge, slots, now),
             }
         )
     return render(
         request,
         "participants/pages/home.html",
-        {"page": page, "cards": cards, "team": pages.my_team(user)},
+        {"page": page, "cards": cards, "team": selectors.team_of(user.pk)},
     )
 
 
@@ -156,24 +105,21 @@ def _challenge_page(
 ) -> HttpResponse:
     user = request_user(request)
     slots = list(challenge.skill_slots.all())
-    pledge = pages.active_pledge(user, challenge)
-    actions = pages.challenge_actions(challenge, pledge, slots)
-    unit = _goal_unit(challenge)
+    pledge = selectors.active_pledge(user, challenge)
+    actions = participant_selectors.challenge_actions(challenge, pledge, slots)
+    unit = selectors.goal_unit(challenge)
     skills = challenge.goal_kind == Challenge.GoalKind.SKILLS
     if offer_form is None and actions.offer:
         offer_form = forms.OfferForm(slots=slots)
     if contribution_form is None and actions.contribute:
         contribution_form = forms.ContributionForm(
-            unit=_metric_unit(challenge.metric),
+            unit=selectors.metric_unit(challenge.metric),
             slots=slots if skills else (),
             pledged_slot_id=pledge.skill_slot_id if pledge else None,
         )
     forecast = selectors.challenge_forecast(challenge)
-    needed_per_day: Decimal | int | None = forecast.needed_per_day if forecast else None
-    if needed_per_day is not None and challenge.goal_kind == Challenge.GoalKind.PARTICIPANTS:
-        needed_per_day = math.ceil(needed_per_day)  # people come whole
     standings = selectors.challenge_team_standings(challenge)
-    team = pages.my_team(user)
+    team = selectors.team_of(user.pk)
     my_rank = next(
         (rank for rank, row in enumerate(standings, 1) if team is not None and row.team_id == team.pk), None
     )
@@ -184,31 +130,29 @@ def _challenge_page(
         "participants/pages/challenge_detail.html",
         {
             "challenge": challenge,
-            "status_label": choice_label(STATUS_LABELS, challenge.status),
-            "category_label": choice_label(CATEGORY_LABELS, challenge.category),
+            "status_label": challenge.get_status_display(),
+            "category_label": challenge.get_category_display(),
             "unit": unit,
-            "metric_unit": _metric_unit(challenge.metric),
+            "metric_unit": selectors.metric_unit(challenge.metric),
             "slots": slots,
             "progress": selectors.challenge_progress(challenge, slots),
             "forecast": forecast,
-            "needed_per_day": needed_per_day,
+            "needed_per_day": forecast.needed_per_day if forecast else None,
             "standings": standings[:STANDINGS_SHOWN],
             "more_teams": len(standings) > STANDINGS_SHOWN,
             "team": team,
             "my_rank": my_rank,
             "my_standing": standings[my_rank - 1] if my_rank else None,
             "counterpart": counterpart,
-            "counterpart_label": choice_label(COUNTERPART_STATUS_LABELS, counterpart.status)
-            if counterpart
-            else "",
+            "counterpart_label": counterpart.get_status_display() if counterpart else "",
             "pledge": pledge,
             "actions": actions,
-            "mine": pages.my_contributions(user, challenge)
+            "mine": selectors.person_contributions(user, challenge)
             if challenge.goal_kind != Challenge.GoalKind.PARTICIPANTS
             else None,
             "offer_form": offer_form,
             "contribution_form": contribution_form,
-            "error_summary": [item for form in bound for item in forms.error_summary(form)],
+            "error_summary": [item for form in bound for item in error_summary(form)],
         },
     )
 
@@ -228,12 +172,12 @@ def _back(challenge: Challenge) -> HttpResponse:
 def challenge_pledge(request: HttpRequest, pk: int) -> HttpResponse:
     challenge = _challenge_or_404(pk)
     try:
-        challenge_services.pledge_create(user=request_user(request), challenge_id=challenge.pk)
+        challenge_services.pledge_create(actor=request_user(request), challenge_id=challenge.pk)
     except TransitionRefused as error:
-        _refused(request, error)
+        refused(request, error)
     except ValidationError as error:
         if challenge.goal_kind != Challenge.GoalKind.SKILLS:
-            _refused(request, error)
+            refused(request, error)
             return _back(challenge)
         # A skills goal needs the skill offered: the same page, with the error next to the choice.
         form = forms.OfferForm(request.POST, slots=list(challenge.skill_slots.all()))
@@ -255,12 +199,12 @@ def challenge_offer(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             challenge_services.pledge_create(
-                user=request_user(request),
+                actor=request_user(request),
                 challenge_id=challenge.pk,
                 skill_slot_id=form.cleaned_data["skill_slot"],
             )
         except TransitionRefused as error:
-            _refused(request, error)
+            refused(request, error)
             return _back(challenge)
         except ValidationError as error:
             service_errors_add(form, error)
@@ -279,9 +223,9 @@ def _pledge_action(request: HttpRequest, pk: int, action: Callable[..., object],
     """A one-button action on one's own pledge: do it, say what happened or why not, go back."""
     challenge = _challenge_or_404(pk)
     try:
-        action(user=request_user(request), challenge_id=challenge.pk)
+        action(actor=request_user(request), challenge_id=challenge.pk)
     except (TransitionRefused, ValidationError) as error:
-        _refused(request, error)
+        refused(request, error)
     else:
         messages.success(request, done)
     return _back(challenge)
@@ -311,12 +255,12 @@ def challenge_contribute(request: HttpRequest, pk: int) -> HttpResponse:
     user = request_user(request)
     skills = challenge.goal_kind == Challenge.GoalKind.SKILLS
     slots: list[SkillSlot] = list(challenge.skill_slots.all()) if skills else []
-    form = forms.ContributionForm(request.POST, unit=_metric_unit(challenge.metric), slots=slots)
+    form = forms.ContributionForm(request.POST, unit=selectors.metric_unit(challenge.metric), slots=slots)
     if form.is_valid():
         data = form.cleaned_data
         try:
             contribution = challenge_services.contribution_create(
-                user=user,
+                actor=user,
                 challenge_id=challenge.pk,
                 day=data["day"],
                 amount=data["amount"],
@@ -324,12 +268,12 @@ def challenge_contribute(request: HttpRequest, pk: int) -> HttpResponse:
                 skill_slot_id=data.get("skill_slot"),
             )
         except TransitionRefused as error:
-            _refused(request, error)
+            refused(request, error)
             return _back(challenge)
         except ValidationError as error:
             service_errors_add(form, error)
         else:
-            unit = _("hours") if skills else _metric_unit(challenge.metric)
+            unit = _("hours") if skills else selectors.metric_unit(challenge.metric)
             messages.success(
                 request,
                 _("Logged: %(amount)s %(unit)s on %(day)s.")
@@ -349,7 +293,7 @@ def challenge_contribute(request: HttpRequest, pk: int) -> HttpResponse:
 @participant_required
 @require_safe
 def my_activity(request: HttpRequest) -> HttpResponse:
-    activity = pages.my_activity(request_user(request))
+    activity = participant_selectors.my_activity(request_user(request))
     page = Paginator(activity.contributions, PAGE_SIZE).get_page(request.GET.get("page"))
     french = (translation.get_language() or "").startswith("fr")
     totals = [
@@ -364,14 +308,16 @@ def my_activity(request: HttpRequest) -> HttpResponse:
     contributions = [
         {
             "contribution": contribution,
-            "unit": _("hours") if contribution.skill_slot_id else _metric_unit(contribution.challenge.metric),
+            "unit": _("hours")
+            if contribution.skill_slot_id
+            else selectors.metric_unit(contribution.challenge.metric),
         }
         for contribution in page.object_list
     ]
     pledges = [
         {
             "pledge": pledge,
-            "status_label": choice_label(STATUS_LABELS, pledge.challenge.status),
+            "status_label": pledge.challenge.get_status_display(),
         }
         for pledge in activity.pledges
     ]
@@ -395,8 +341,8 @@ def my_activity(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def my_team(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
-    teams = list(pages.team_list_for_choice())
-    current = pages.my_team(user)
+    teams = list(selectors.team_list_for_choice())
+    current = selectors.team_of(user.pk)
     form = forms.TeamChoiceForm(
         request.POST if request.method == "POST" else None,
         teams=teams,
@@ -404,7 +350,7 @@ def my_team(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            membership = pages.team_choose(user=user, team_id=form.cleaned_data["team"])
+            membership = participant_services.team_choose(actor=user, team_id=form.cleaned_data["team"])
         except ValidationError as error:
             service_errors_add(form, error)
         else:
@@ -413,7 +359,7 @@ def my_team(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "participants/pages/my_team.html",
-        {"form": form, "team": current, "teams": teams, "error_summary": forms.error_summary(form)},
+        {"form": form, "team": current, "teams": teams, "error_summary": error_summary(form)},
     )
 
 
@@ -429,13 +375,12 @@ def team_leaderboard(request: HttpRequest) -> HttpResponse:
     form = forms.LeaderboardForm(request.GET or None, challenges=choices)
     challenge = None
     if form.is_valid() and form.cleaned_data["challenge"]:
-        challenge = pages.challenge_for_participants(form.cleaned_data["challenge"])
-    team = pages.my_team(user)
-    rows: list[Any]
+        challenge = selectors.challenge_for_participants(form.cleaned_data["challenge"])
+    team = selectors.team_of(user.pk)
     if challenge is not None:
         rows = selectors.challenge_team_standings(challenge)
     else:
-        rows = pages.team_leaderboard()
+        rows = selectors.team_standings(selectors.challenges_taking_part_ids())
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -443,7 +388,7 @@ def team_leaderboard(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "challenge": challenge,
-            "unit": _goal_unit(challenge) if challenge else "",
+            "unit": selectors.goal_unit(challenge) if challenge else "",
             "page": page,
             "rows": page.object_list,
             "first_rank": page.start_index(),
@@ -458,12 +403,14 @@ def team_leaderboard(request: HttpRequest) -> HttpResponse:
 def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request_user(request)
     team = get_object_or_404(Team.objects.select_related("captain"), pk=pk)
-    page = Paginator(pages.team_members(team), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.team_members(team), PAGE_SIZE).get_page(request.GET.get("page"))
     members = [
         {"name": person_name(membership.user), "is_me": membership.user_id == user.pk}
         for membership in page.object_list
     ]
-    summary = pages.team_summary(team, members=page.paginator.count)
+    summary = selectors.team_summary(
+        team, members=page.paginator.count, challenge_ids=selectors.challenges_taking_part_ids()
+    )
     return render(
         request,
         "participants/pages/team_detail.html",
@@ -473,7 +420,7 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "page": page,
             "members": members,
             "summary": summary,
-            "is_my_team": pages.my_team(user) == team,
+            "is_my_team": selectors.team_of(user.pk) == team,
         },
     )
 
@@ -493,8 +440,8 @@ def my_privacy(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            pages.user_preferences_update(
-                user=user,
+            user_preferences_update(
+                actor=user,
                 display_name=form.cleaned_data["display_name"],
                 show_name=form.cleaned_data["show_name"],
                 language=form.cleaned_data["language"],
@@ -509,7 +456,7 @@ def my_privacy(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "participants/pages/my_privacy.html",
-        {"form": form, "error_summary": forms.error_summary(form)},
+        {"form": form, "error_summary": error_summary(form)},
     )
 
 
@@ -517,7 +464,7 @@ def _my_data_page(request: HttpRequest, form: forms.EraseForm) -> HttpResponse:
     return render(
         request,
         "participants/pages/my_data.html",
-        {"form": form, "error_summary": forms.error_summary(form)},
+        {"form": form, "error_summary": error_summary(form)},
     )
 
 
@@ -531,7 +478,7 @@ def my_data(request: HttpRequest) -> HttpResponse:
 @require_safe
 @never_cache
 def my_data_export(request: HttpRequest) -> HttpResponse:
-    data = pages.user_data_export(request_user(request))
+    data = participant_selectors.user_data_export(request_user(request), request_organization(request))
     slug, today = request_organization(request).schema_name, timezone.localdate().isoformat()
     filename = f"crowdact-{slug}-my-data-{today}.json"
     response = HttpResponse(
@@ -548,7 +495,7 @@ def my_data_erase(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _my_data_page(request, form)
     try:
-        pages.user_erase(user=request_user(request))
+        participant_services.person_erase(actor=request_user(request))
     except ValidationError as error:
         service_errors_add(form, error)
         return _my_data_page(request, form)
@@ -560,7 +507,6 @@ def my_data_erase(request: HttpRequest) -> HttpResponse:
 # The widget intranets frame -----------------------------------------------------------------------
 
 
-@_in_organization_time
 def _embed_page(request: HttpRequest, pk: int) -> HttpResponse:
     challenge = _challenge_or_404(pk)
     slots = list(challenge.skill_slots.all())
@@ -571,10 +517,10 @@ def _embed_page(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "challenge": challenge,
             "progress": selectors.challenge_progress(challenge, slots),
-            "unit": _goal_unit(challenge),
-            "status_label": choice_label(STATUS_LABELS, challenge.status),
-            "joinable": challenge.status in pages.TAKING_PART and now < challenge.deadline,
-            "join_path": pages.embed_join_path(challenge),
+            "unit": selectors.goal_unit(challenge),
+            "status_label": challenge.get_status_display(),
+            "joinable": challenge.status in selectors.TAKING_PART and now < challenge.deadline,
+            "join_path": widget.embed_join_path(challenge),
         },
     )
 
@@ -586,6 +532,6 @@ def embed_challenge(request: HttpRequest, pk: int) -> HttpResponseBase:
 
     Only the organisation's `embed_origins` may frame it; with none listed, nobody may.
     """
-    ancestors = pages.embed_frame_ancestors(request_organization(request).embed_origins)
+    ancestors = widget.embed_frame_ancestors(request_organization(request).embed_origins)
     framable_by_intranets = csp_replace({"frame-ancestors": ancestors})
     return framable_by_intranets(functools.partial(_embed_page, pk=pk))(request)

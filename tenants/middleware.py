@@ -1,5 +1,7 @@
 """Routing by host: the public site, an organisation's site, or nothing."""
 
+import datetime as dt
+import zoneinfo
 from collections.abc import Callable
 
 from django.conf import settings
@@ -7,7 +9,7 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import set_urlconf
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 
 from tenants.db import tenant_connection
@@ -76,10 +78,11 @@ class OrganizationMiddleware:
 
 
 class OrganizationLanguageMiddleware:
-    """Speak the organisation's language unless the person chose the other one.
+    """Speak the organisation's language unless the person chose the other one, in its time zone.
 
     On an organisation's site: the signed-in person's choice, else the language cookie set by the
-    language switch, else the organisation's locale. On the public site: the browser's languages.
+    language switch, else the organisation's locale; dates typed in forms are read, and dates shown
+    written, in the organisation's time zone. On the public site: the browser's languages, in UTC.
     Placed after the authentication middleware, in place of Django's LocaleMiddleware.
     """
 
@@ -91,7 +94,9 @@ class OrganizationLanguageMiddleware:
         request.LANGUAGE_CODE = language
         # Like the schema, the language goes back to what it was: a thread that serves the next
         # request (or runs a task) does not inherit this person's language.
-        with translation.override(language):
+        organization = getattr(request, "organization", None)
+        zone = zoneinfo.ZoneInfo(organization.timezone) if organization is not None else dt.UTC
+        with translation.override(language), timezone.override(zone):
             response = self.get_response(request)
         patch_vary_headers(response, ("Accept-Language", "Cookie"))
         response.headers.setdefault("Content-Language", language)

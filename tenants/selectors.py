@@ -1,5 +1,9 @@
-from django.conf import settings
+from typing import Any, cast
 
+from django.conf import settings
+from django.urls import reverse
+
+from tenants.db import tenant_connection
 from tenants.models import Organization
 
 
@@ -14,3 +18,13 @@ def organization_host(organization: Organization) -> str:
 
 def organization_url(organization: Organization, path: str = "/") -> str:
     return site_url(organization_host(organization), path)
+
+
+def organization_path(view_name: str, **kwargs: Any) -> str:
+    """A path of an organisation's site, from anywhere (a task, provisioning from the public schema)."""
+    return reverse(view_name, kwargs=kwargs or None, urlconf=settings.ROOT_URLCONF)
+
+
+def current_organization() -> Organization:
+    """The organisation whose schema this code runs in (a task, a command inside tenant_context)."""
+    return cast(Organization, tenant_connection().tenant)

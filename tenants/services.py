@@ -1,19 +1,28 @@
 """Writes on organisations: provisioning, suspension, reactivation."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_tenants.utils import tenant_context
 
-from accounts.services import organization_admin_create
-from challenges.library import library_install
 from tenants.models import Domain, Organization
 from tenants.selectors import organization_host, organization_url
 from tenants.validators import validate_slug
+
+
+@dataclass
+class Provisioning:
+    """What each step of ORGANIZATION_SETUP receives: the new organisation (its schema is current),
+    what was asked, and `outcome`, where a step leaves what the caller should see."""
+
+    organization: Organization
+    admin_email: str
+    outcome: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,10 +73,12 @@ def organization_create(
     locale: str = Organization.Locale.FRENCH,
     timezone_name: str = "Europe/Paris",
 ) -> ProvisionedOrganization:
-    """Create an organisation: row, schema, domain, roles and admin user, all or nothing.
+    """Create an organisation: row, domain and schema, then the steps named in ORGANIZATION_SETUP, in
+    order (the admin account, the metric library…), all in one transaction: all or nothing.
 
     Schema creation and migrations are DDL inside the same transaction, so a failure anywhere
-    leaves no schema and no row behind.
+    leaves no schema and no row behind. The steps are plain functions taking a Provisioning, called
+    in plain sight: no signals.
     """
     organization_create_check(slug=slug, name=name, kind=kind, admin_email=admin_email, locale=locale)
     organization = Organization(
@@ -81,16 +92,17 @@ def organization_create(
                 domain=organization_host(organization), tenant=organization, is_primary=True
             )
             organization.create_schema(check_if_exists=False, verbosity=0)
+            provisioning = Provisioning(organization=organization, admin_email=admin_email)
             with tenant_context(organization):
-                library_install()
-                set_password_path = organization_admin_create(email=admin_email)
+                for step in settings.ORGANIZATION_SETUP:
+                    import_string(step)(provisioning)
     except IntegrityError as exc:
         # Another provisioning took the slug or domain between the check and the insert.
         raise ValidationError({"slug": [f"The slug “{slug}” is already taken."]}) from exc
     return ProvisionedOrganization(
         organization=organization,
         url=organization_url(organization),
-        set_password_url=organization_url(organization, set_password_path),
+        set_password_url=organization_url(organization, provisioning.outcome.get("set_password_path", "/")),
     )
 
 

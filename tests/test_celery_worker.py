@@ -82,7 +82,7 @@ def test_a_task_sent_from_an_organisation_runs_in_its_schema_once(worker, django
         beta = Organization.objects.get(schema_name="beta")
         with tenant_context(alpha), transaction.atomic():
             person = User.objects.create_user(email="worker-test@alpha.test")
-            enqueue_on_commit(invitation_send, person.pk)
+            enqueue_on_commit("accounts.tasks.invitation_send", person.pk)
         with tenant_context(beta):
             # Same id in the other schema: if the task ran there, this row would be marked.
             namesake = User.objects.create_user(pk=person.pk, email="worker-test@beta.test")
@@ -98,7 +98,7 @@ def test_a_task_sent_from_an_organisation_runs_in_its_schema_once(worker, django
                 first_sent_at = person.invitation_sent_at
 
                 # Delivered twice (a redelivery, a retry): the second run sends nothing.
-                second = invitation_send.apply_async(args=[person.pk])
+                second = invitation_send.apply_async(args=(person.pk,))
                 assert second.get(timeout=60) is False
                 person.refresh_from_db()
                 assert person.invitation_sent_at == first_sent_at

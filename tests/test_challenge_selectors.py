@@ -76,13 +76,13 @@ def test_team_standings_are_per_head_so_a_small_team_can_win(django_assert_num_q
     small_people = [UserFactory.create() for _ in range(2)]
     big_people = [UserFactory.create() for _ in range(8)]
     for person in small_people:
-        team_join(user=person, team=small)
+        team_join(actor=person, team=small)
     for person in big_people:
-        team_join(user=person, team=big)
+        team_join(actor=person, team=big)
     today = timezone.localdate()
-    contribution_create(user=small_people[0], challenge_id=challenge.pk, day=today, amount=Decimal(100))
+    contribution_create(actor=small_people[0], challenge_id=challenge.pk, day=today, amount=Decimal(100))
     for person in big_people[:4]:
-        contribution_create(user=person, challenge_id=challenge.pk, day=today, amount=Decimal(40))
+        contribution_create(actor=person, challenge_id=challenge.pk, day=today, amount=Decimal(40))
 
     with django_assert_num_queries(3):
         standings = challenge_team_standings(challenge)

@@ -6,6 +6,7 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from accounts.models import Notification
 from accounts.roles import EXECUTIVE, ORG_ADMIN
 from challenges import states
 from challenges.library import CHALLENGE_TEMPLATES, DEFAULT_METRICS
@@ -15,7 +16,6 @@ from challenges.models import (
     Contribution,
     Counterpart,
     Metric,
-    Notification,
     Pledge,
 )
 from challenges.services import (
@@ -33,7 +33,7 @@ from challenges.services import (
     pledge_withdraw,
     team_join,
 )
-from challenges.states import TransitionRefused
+from core.transitions import TransitionRefused
 from tests.factories import ChallengeFactory, CounterpartFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.usefixtures("in_org_a")
@@ -191,11 +191,11 @@ def test_success_happens_the_moment_the_goal_is_reached_and_is_final(
     challenge = counterpart.challenge
     first, second, late = UserFactory.create(), UserFactory.create(), UserFactory.create()
 
-    pledge_create(user=first, challenge_id=challenge.pk)
+    pledge_create(actor=first, challenge_id=challenge.pk)
     challenge.refresh_from_db()
     assert challenge.status == Challenge.Status.OPEN
     with django_capture_on_commit_callbacks(execute=True):
-        pledge_create(user=second, challenge_id=challenge.pk)
+        pledge_create(actor=second, challenge_id=challenge.pk)
 
     challenge.refresh_from_db()
     counterpart.refresh_from_db()
@@ -209,12 +209,12 @@ def test_success_happens_the_moment_the_goal_is_reached_and_is_final(
     assert mail.outbox[0].subject == f"Goal reached: {challenge.title}"
     # Final: no withdrawal, no failure at the deadline, but late joiners are welcome.
     with pytest.raises(TransitionRefused, match="can no longer be withdrawn"):
-        pledge_withdraw(user=first, challenge_id=challenge.pk)
+        pledge_withdraw(actor=first, challenge_id=challenge.pk)
     assert (
         challenge_close_if_expired(challenge_id=challenge.pk, now=challenge.deadline + dt.timedelta(days=1))
         is False
     )
-    pledge_create(user=late, challenge_id=challenge.pk)
+    pledge_create(actor=late, challenge_id=challenge.pk)
     challenge.refresh_from_db()
     assert (challenge.status, challenge.pledge_count) == ("succeeded", 3)
 
@@ -222,14 +222,14 @@ def test_success_happens_the_moment_the_goal_is_reached_and_is_final(
 def test_one_pledge_per_person_and_a_withdrawal_frees_the_place():
     challenge = ChallengeFactory.create()
     person = UserFactory.create()
-    pledge_create(user=person, challenge_id=challenge.pk)
+    pledge_create(actor=person, challenge_id=challenge.pk)
 
     with pytest.raises(TransitionRefused, match="already pledged"):
-        pledge_create(user=person, challenge_id=challenge.pk)
-    pledge_withdraw(user=person, challenge_id=challenge.pk)
+        pledge_create(actor=person, challenge_id=challenge.pk)
+    pledge_withdraw(actor=person, challenge_id=challenge.pk)
     challenge.refresh_from_db()
     assert challenge.pledge_count == 0
-    pledge_create(user=person, challenge_id=challenge.pk)
+    pledge_create(actor=person, challenge_id=challenge.pk)
 
     challenge.refresh_from_db()
     assert challenge.pledge_count == 1
@@ -255,7 +255,7 @@ def test_pledges_outside_an_open_window_are_refused(changes, message):
     challenge = ChallengeFactory.create(**changes)
 
     with pytest.raises(TransitionRefused, match=message):
-        pledge_create(user=UserFactory.create(), challenge_id=challenge.pk)
+        pledge_create(actor=UserFactory.create(), challenge_id=challenge.pk)
 
     assert not Pledge.objects.exists()
 
@@ -264,12 +264,12 @@ def test_confirming_comes_after_success():
     challenge = ChallengeFactory.create(goal_target=Decimal(1))
     person = UserFactory.create()
     other = ChallengeFactory.create()
-    pledge_create(user=person, challenge_id=other.pk)
+    pledge_create(actor=person, challenge_id=other.pk)
     with pytest.raises(TransitionRefused, match="once the challenge has succeeded"):
-        pledge_confirm(user=person, challenge_id=other.pk)
+        pledge_confirm(actor=person, challenge_id=other.pk)
 
-    pledge_create(user=person, challenge_id=challenge.pk)
-    pledge = pledge_confirm(user=person, challenge_id=challenge.pk)
+    pledge_create(actor=person, challenge_id=challenge.pk)
+    pledge = pledge_confirm(actor=person, challenge_id=challenge.pk)
 
     assert pledge.confirmed_at is not None
 
@@ -284,22 +284,22 @@ def test_a_skills_goal_succeeds_when_every_slot_is_filled(admin):
     design, accounting = challenge.skill_slots.order_by("pk")
     people = [UserFactory.create() for _ in range(4)]
 
-    pledge_create(user=people[0], challenge_id=challenge.pk, skill_slot_id=design.pk)
-    pledge_create(user=people[1], challenge_id=challenge.pk, skill_slot_id=design.pk)
+    pledge_create(actor=people[0], challenge_id=challenge.pk, skill_slot_id=design.pk)
+    pledge_create(actor=people[1], challenge_id=challenge.pk, skill_slot_id=design.pk)
     with pytest.raises(TransitionRefused, match="already filled"):
-        pledge_create(user=people[2], challenge_id=challenge.pk, skill_slot_id=design.pk)
-    pledge_create(user=people[3], challenge_id=challenge.pk, skill_slot_id=accounting.pk)
+        pledge_create(actor=people[2], challenge_id=challenge.pk, skill_slot_id=design.pk)
+    pledge_create(actor=people[3], challenge_id=challenge.pk, skill_slot_id=accounting.pk)
     challenge.refresh_from_db()
     assert challenge.status == "open", "the accounting slot still needs its 10 hours"
     contribution_create(
-        user=people[3],
+        actor=people[3],
         challenge_id=challenge.pk,
         day=timezone.localdate(),
         amount=Decimal(6),
         skill_slot_id=accounting.pk,
     )
     contribution_create(
-        user=people[3],
+        actor=people[3],
         challenge_id=challenge.pk,
         day=timezone.localdate(),
         amount=Decimal(4),
@@ -316,10 +316,10 @@ def test_a_skills_goal_succeeds_when_every_slot_is_filled(admin):
 def test_a_contribution_counts_towards_the_total_and_makes_a_participant(quantity_challenge):
     person = UserFactory.create()
     team = TeamFactory.create()
-    team_join(user=person, team=team)
+    team_join(actor=person, team=team)
 
     contribution = contribution_create(
-        user=person,
+        actor=person,
         challenge_id=quantity_challenge.pk,
         day=timezone.localdate(),
         amount=Decimal("12.5"),
@@ -349,7 +349,7 @@ def test_a_bad_contribution_is_refused_and_changes_nothing(
 
     with pytest.raises(ValidationError) as caught:
         contribution_create(
-            user=person,
+            actor=person,
             challenge_id=quantity_challenge.pk,
             day=timezone.localdate() + dt.timedelta(days=day_offset),
             amount=amount,
@@ -365,11 +365,11 @@ def test_a_bad_contribution_is_refused_and_changes_nothing(
 def test_the_daily_cap_counts_what_was_already_logged_that_day(quantity_challenge):
     person = UserFactory.create()
     today = timezone.localdate()
-    contribution_create(user=person, challenge_id=quantity_challenge.pk, day=today, amount=Decimal(100))
+    contribution_create(actor=person, challenge_id=quantity_challenge.pk, day=today, amount=Decimal(100))
 
     with pytest.raises(ValidationError, match="100 already logged"):
-        contribution_create(user=person, challenge_id=quantity_challenge.pk, day=today, amount=Decimal(51))
-    contribution_create(user=person, challenge_id=quantity_challenge.pk, day=today, amount=Decimal(50))
+        contribution_create(actor=person, challenge_id=quantity_challenge.pk, day=today, amount=Decimal(51))
+    contribution_create(actor=person, challenge_id=quantity_challenge.pk, day=today, amount=Decimal(50))
 
     quantity_challenge.refresh_from_db()
     assert quantity_challenge.quantity_total == 150
@@ -380,7 +380,7 @@ def test_a_participants_challenge_takes_no_quantities():
 
     with pytest.raises(TransitionRefused, match="counts pledges"):
         contribution_create(
-            user=UserFactory.create(), challenge_id=challenge.pk, day=timezone.localdate(), amount=Decimal(1)
+            actor=UserFactory.create(), challenge_id=challenge.pk, day=timezone.localdate(), amount=Decimal(1)
         )
 
 
@@ -414,7 +414,7 @@ def test_delivering_the_counterpart_needs_proof_and_tells_participants(
     counterpart = CounterpartFactory.create(challenge__goal_target=Decimal(1))
     person = UserFactory.create()
     with django_capture_on_commit_callbacks(execute=True):
-        pledge_create(user=person, challenge_id=counterpart.challenge_id)
+        pledge_create(actor=person, challenge_id=counterpart.challenge_id)
     mail.outbox = []
 
     with pytest.raises(ValidationError, match="proof"):
@@ -440,14 +440,14 @@ def test_a_notification_goes_at_most_once_per_person_per_event(admin):
     from challenges.tasks import notify_challenge_event
 
     challenge = ChallengeFactory.create()
-    pledge_create(user=UserFactory.create(), challenge_id=challenge.pk)
+    pledge_create(actor=UserFactory.create(), challenge_id=challenge.pk)
 
     first = notify_challenge_event(challenge.pk, "deadline_at_risk")
     second = notify_challenge_event(challenge.pk, "deadline_at_risk")
 
     assert first == 3  # the pledger, this test's admin and the organisation's first admin
     assert second == 0
-    assert Notification.objects.filter(challenge=challenge, event="deadline_at_risk").count() == 3
+    assert Notification.objects.filter(event=f"challenge:{challenge.pk}:deadline_at_risk").count() == 3
     assert len(mail.outbox) == 3
 
 

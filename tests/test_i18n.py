@@ -33,13 +33,8 @@ from django_tenants.utils import tenant_context
 from accounts.models import User
 from accounts.roles import ORG_ADMIN, PARTICIPANT
 from accounts.tasks import invitation_send
-from challenges.states import (
-    CHALLENGE_TRANSITIONS,
-    COUNTERPART_TRANSITIONS,
-    REFUSALS,
-    TransitionRefused,
-    check_transition,
-)
+from challenges.states import CHALLENGE_TRANSITIONS, COUNTERPART_TRANSITIONS, REFUSALS, check_transition
+from core.transitions import TransitionRefused
 from tenants.models import Organization
 from tests.factories import UserFactory
 
@@ -218,7 +213,7 @@ def test_every_transition_has_a_refusal_in_words():
 
 def test_a_refused_transition_says_why_in_the_current_language():
     with translation.override("fr"), pytest.raises(TransitionRefused) as refused:
-        check_transition(CHALLENGE_TRANSITIONS, "publish", "open", "challenge")
+        check_transition("challenge", "publish", "open")
 
     nbsp = "\u00a0"
     assert (

@@ -21,20 +21,21 @@ from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from accounts.models import ApiToken, User
+from accounts.models import ApiToken, Notification, User
 from accounts.roles import ORG_ADMIN, PARTICIPANT
 from challenges import selectors, services
 from challenges.models import (
     Challenge,
     Contribution,
     Metric,
-    Notification,
     Pledge,
     SkillSlot,
     Team,
     TeamMembership,
 )
-from participants import pages
+from participants import selectors as participant_selectors
+from participants import services as participant_services
+from participants import widget
 from participants.models import JoinLink, SignInLink
 from tenants.models import Organization
 from tests.factories import ChallengeFactory, CounterpartFactory, TeamFactory, UserFactory
@@ -216,7 +217,7 @@ def test_the_ids_of_another_organisation_are_404_on_this_host(org_b, client, par
 def test_home_lists_the_challenges_to_join_with_progress_and_what_i_pledged(client, participant):
     # Given challenges in every state, one of which I pledged to
     pledged = ChallengeFactory.create(title="Organic Tuesday", goal_target=Decimal(4))
-    services.pledge_create(user=participant, challenge_id=pledged.pk)
+    services.pledge_create(actor=participant, challenge_id=pledged.pk)
     ChallengeFactory.create(title="Bike to work")
     won = ChallengeFactory.create(title="Already won", status=Status.SUCCEEDED)
     ChallengeFactory.create(title="A draft", status=Status.DRAFT)
@@ -257,10 +258,10 @@ def test_the_challenge_page_shows_progress_forecast_standings_and_my_team(client
     )
     CounterpartFactory.create(challenge=challenge)
     mine, other = TeamFactory.create(name="Finance"), TeamFactory.create(name="Sales")
-    services.team_join(user=participant, team=mine)
-    services.pledge_create(user=participant, challenge_id=challenge.pk)
+    services.team_join(actor=participant, team=mine)
+    services.pledge_create(actor=participant, challenge_id=challenge.pk)
     for _ in range(2):
-        services.team_join(user=UserFactory.create(), team=other)
+        services.team_join(actor=UserFactory.create(), team=other)
 
     # When I open its page
     response = client.get(f"/challenges/{challenge.pk}/")
@@ -285,7 +286,7 @@ def test_a_participant_pledges_and_is_counted_for_their_team(client, participant
     # Given an open challenge and my team
     challenge = ChallengeFactory.create()
     team = TeamFactory.create()
-    services.team_join(user=participant, team=team)
+    services.team_join(actor=participant, team=team)
 
     # When I pledge
     response = client.post(f"/challenges/{challenge.pk}/pledge/")
@@ -302,7 +303,7 @@ def test_a_participant_pledges_and_is_counted_for_their_team(client, participant
 
 def test_pledging_twice_is_refused_with_a_message_and_changes_nothing(client, participant):
     challenge = ChallengeFactory.create()
-    services.pledge_create(user=participant, challenge_id=challenge.pk)
+    services.pledge_create(actor=participant, challenge_id=challenge.pk)
     before = _state()
 
     response = _follow(client, f"/challenges/{challenge.pk}/pledge/")
@@ -327,7 +328,7 @@ def test_pledging_to_a_challenge_that_has_not_started_is_refused(client, partici
 def test_withdrawing_works_until_success_then_is_refused(client, participant):
     # Given my pledge to an open challenge
     challenge = ChallengeFactory.create(goal_target=Decimal(2))
-    services.pledge_create(user=participant, challenge_id=challenge.pk)
+    services.pledge_create(actor=participant, challenge_id=challenge.pk)
 
     # When I withdraw it
     response = _follow(client, f"/challenges/{challenge.pk}/withdraw/")
@@ -338,8 +339,8 @@ def test_withdrawing_works_until_success_then_is_refused(client, participant):
     assert challenge.pledge_count == 0
 
     # Given I pledge again and the goal is reached
-    services.pledge_create(user=participant, challenge_id=challenge.pk)
-    services.pledge_create(user=UserFactory.create(), challenge_id=challenge.pk)
+    services.pledge_create(actor=participant, challenge_id=challenge.pk)
+    services.pledge_create(actor=UserFactory.create(), challenge_id=challenge.pk)
     challenge.refresh_from_db()
     assert challenge.status == Status.SUCCEEDED
     before = _state()
@@ -357,7 +358,7 @@ def test_withdrawing_works_until_success_then_is_refused(client, participant):
 def test_i_did_it_can_be_confirmed_only_after_success(client, participant):
     # Given my pledge to an open challenge
     challenge = ChallengeFactory.create(goal_target=Decimal(2))
-    services.pledge_create(user=participant, challenge_id=challenge.pk)
+    services.pledge_create(actor=participant, challenge_id=challenge.pk)
     before = _state()
 
     # When I confirm before success: refused, nothing changed, and the page does not offer it
@@ -367,7 +368,7 @@ def test_i_did_it_can_be_confirmed_only_after_success(client, participant):
     assert _state() == before
 
     # Given the goal is reached
-    services.pledge_create(user=UserFactory.create(), challenge_id=challenge.pk)
+    services.pledge_create(actor=UserFactory.create(), challenge_id=challenge.pk)
 
     # Then the page offers it, and confirming records it
     assert "I did it" in client.get(f"/challenges/{challenge.pk}/").content.decode()
@@ -483,7 +484,7 @@ def test_offering_myself_for_a_skill_slot_then_logging_hours(client, participant
 
 def test_hours_on_a_slot_i_did_not_offer_for_come_back_with_the_error_and_change_nothing(client, participant):
     challenge, design, accounting = _skills_challenge()
-    services.pledge_create(user=participant, challenge_id=challenge.pk, skill_slot_id=design.pk)
+    services.pledge_create(actor=participant, challenge_id=challenge.pk, skill_slot_id=design.pk)
     before = _state()
 
     response = client.post(
@@ -515,7 +516,7 @@ def test_offering_without_choosing_a_skill_shows_the_error_next_to_the_choice(cl
 
 def test_offering_for_a_filled_slot_is_refused_with_a_message(client, participant):
     challenge, _design, accounting = _skills_challenge()
-    services.pledge_create(user=UserFactory.create(), challenge_id=challenge.pk, skill_slot_id=accounting.pk)
+    services.pledge_create(actor=UserFactory.create(), challenge_id=challenge.pk, skill_slot_id=accounting.pk)
     before = _state()
 
     response = _follow(client, f"/challenges/{challenge.pk}/offer/", {"skill_slot": accounting.pk})
@@ -531,15 +532,15 @@ def test_my_activity_lists_my_pledges_entries_and_totals_and_nothing_of_others(c
     # Given my pledges and entries, and someone else's
     bike = _quantity_challenge(title="Bike to work", starts_at=timezone.now() - dt.timedelta(days=3))
     organic = ChallengeFactory.create(title="Organic Tuesday")
-    services.pledge_create(user=participant, challenge_id=organic.pk)
+    services.pledge_create(actor=participant, challenge_id=organic.pk)
     today = timezone.localdate()
     for amount, note in ((Decimal(10), "morning"), (Decimal("5.5"), "evening")):
         services.contribution_create(
-            user=participant, challenge_id=bike.pk, day=today, amount=amount, note=note
+            actor=participant, challenge_id=bike.pk, day=today, amount=amount, note=note
         )
     other = UserFactory.create()
     services.contribution_create(
-        user=other, challenge_id=bike.pk, day=today, amount=Decimal(7), note="theirs"
+        actor=other, challenge_id=bike.pk, day=today, amount=Decimal(7), note="theirs"
     )
 
     # When I open my activity
@@ -574,7 +575,7 @@ def test_choosing_then_changing_my_team(client, participant):
     response = _follow(client, "/me/team/", {"team": finance.pk})
     assert _messages(response) == ["You are in the team “Finance”."]
     challenge = ChallengeFactory.create()
-    services.pledge_create(user=participant, challenge_id=challenge.pk)
+    services.pledge_create(actor=participant, challenge_id=challenge.pk)
 
     # When I move to Sales
     response = _follow(client, "/me/team/", {"team": sales.pk})
@@ -601,9 +602,9 @@ def test_choosing_no_team_or_an_unknown_one_shows_the_error_and_changes_nothing(
 def test_names_on_the_team_page_follow_each_persons_choice(client, participant):
     # Given my team with me (name hidden, the default) and a colleague who shows her name
     team = TeamFactory.create(name="Finance")
-    services.team_join(user=participant, team=team)
+    services.team_join(actor=participant, team=team)
     shown = UserFactory.create(display_name="Olga Open", show_name=True)
-    services.team_join(user=shown, team=team)
+    services.team_join(actor=shown, team=team)
 
     # Then the team page shows her name and "A participant" for me
     assert _members(client, team) == ["A participant you", "Olga Open"]
@@ -651,16 +652,16 @@ def test_the_leaderboard_ranks_teams_per_head_so_a_small_team_can_win(client, pa
     smalls = [UserFactory.create() for _ in range(2)]
     larges = [UserFactory.create() for _ in range(10)]
     for user in smalls:
-        services.team_join(user=user, team=small)
+        services.team_join(actor=user, team=small)
     for user in larges:
-        services.team_join(user=user, team=large)
-    services.pledge_create(user=smalls[0], challenge_id=first.pk)
-    services.pledge_create(user=smalls[0], challenge_id=second.pk)
+        services.team_join(actor=user, team=large)
+    services.pledge_create(actor=smalls[0], challenge_id=first.pk)
+    services.pledge_create(actor=smalls[0], challenge_id=second.pk)
     for user in larges[:4]:
-        services.pledge_create(user=user, challenge_id=first.pk)
+        services.pledge_create(actor=user, challenge_id=first.pk)
     # and a pledge to a challenge that is over, which no longer counts
     over = ChallengeFactory.create()
-    services.pledge_create(user=larges[5], challenge_id=over.pk)
+    services.pledge_create(actor=larges[5], challenge_id=over.pk)
     Challenge.objects.filter(pk=over.pk).update(status=Status.FAILED)
 
     # When I open the leaderboard
@@ -689,16 +690,18 @@ def test_the_leaderboard_ranks_teams_per_head_so_a_small_team_can_win(client, pa
 
 def _person_with_everything(name: str, team: Team, challenge: Challenge, quantity: Challenge) -> User:
     person = UserFactory.create(email=f"{name.lower()}@alpha.test", display_name=name, role=PARTICIPANT)
-    services.team_join(user=person, team=team)
-    services.pledge_create(user=person, challenge_id=challenge.pk)
+    services.team_join(actor=person, team=team)
+    services.pledge_create(actor=person, challenge_id=challenge.pk)
     services.contribution_create(
-        user=person,
+        actor=person,
         challenge_id=quantity.pk,
         day=timezone.localdate(),
         amount=Decimal(7),
         note=f"note by {name}",
     )
-    Notification.objects.create(user=person, challenge=challenge, event="goal_reached")
+    Notification.objects.create(
+        user=person, recipient=person.email, event=f"challenge:{challenge.pk}:goal_reached"
+    )
     return person
 
 
@@ -709,12 +712,14 @@ def world(participant: User) -> dict[str, Any]:
     finance, sales = TeamFactory.create(name="Finance"), TeamFactory.create(name="Sales")
     organic = ChallengeFactory.create(title="Organic Tuesday", goal_target=Decimal(50))
     bike = _quantity_challenge(title="Bike to work", starts_at=timezone.now() - dt.timedelta(days=2))
-    services.team_join(user=participant, team=finance)
-    services.pledge_create(user=participant, challenge_id=organic.pk)
+    services.team_join(actor=participant, team=finance)
+    services.pledge_create(actor=participant, challenge_id=organic.pk)
     services.contribution_create(
-        user=participant, challenge_id=bike.pk, day=timezone.localdate(), amount=Decimal(12), note="my ride"
+        actor=participant, challenge_id=bike.pk, day=timezone.localdate(), amount=Decimal(12), note="my ride"
     )
-    Notification.objects.create(user=participant, challenge=organic, event="deadline_at_risk")
+    Notification.objects.create(
+        user=participant, recipient=participant.email, event=f"challenge:{organic.pk}:deadline_at_risk"
+    )
     ApiToken.objects.create(
         name="My script",
         prefix="ca_abc",
@@ -750,7 +755,9 @@ def test_the_export_holds_everything_about_me_and_nothing_of_anyone_else(client,
     assert [(c["challenge"], c["amount"], c["unit"], c["note"]) for c in data["contributions"]] == [
         ("Bike to work", "12", "km", "my ride")
     ]
-    assert [n["event"] for n in data["notifications"]] == ["deadline_at_risk"]
+    assert [n["event"] for n in data["notifications"]] == [
+        f"challenge:{world['organic'].pk}:deadline_at_risk"
+    ]
     assert [t["name"] for t in data["api_tokens"]] == ["My script"]
     assert "key_hash" not in json.dumps(data)
     assert len(data["sign_in_links"]) == 1
@@ -760,7 +767,7 @@ def test_the_export_holds_everything_about_me_and_nothing_of_anyone_else(client,
     assert "note by Bob" not in text
     assert "Sales" not in text
     # And the same as the service says (give or take the time of export)
-    expected = pages.user_data_export(participant)
+    expected = participant_selectors.user_data_export(participant, _organization())
     assert {k: v for k, v in data.items() if k != "exported_at"} == {
         k: v for k, v in expected.items() if k != "exported_at"
     }
@@ -780,13 +787,19 @@ def test_erasing_needs_the_confirmation_box_and_without_it_changes_nothing(clien
     assert client.get("/me/").status_code == 200
 
 
+def _organization() -> Organization:
+    from tenants.selectors import current_organization
+
+    return current_organization()
+
+
 def _totals() -> dict[str, Any]:
     return {
         "challenges": list(
             Challenge.objects.order_by("pk").values_list("pk", "pledge_count", "quantity_total")
         ),
         "standings": [selectors.challenge_team_standings(c) for c in Challenge.objects.order_by("pk")],
-        "leaderboard": pages.team_leaderboard(),
+        "leaderboard": selectors.team_standings(selectors.challenges_taking_part_ids()),
         "pledges": Pledge.objects.count(),
         "contributions": list(
             Contribution.objects.order_by("pk").values_list("pk", "amount", "team", "user")
@@ -823,7 +836,7 @@ def test_erasing_my_account_keeps_every_total_and_removes_what_identifies_me(
     phone = Client(HTTP_HOST=client_a.defaults["HTTP_HOST"])
     phone.force_login(participant)
     totals_before = _totals()
-    bob_export_before = pages.user_data_export(world["bob"])
+    bob_export_before = participant_selectors.user_data_export(world["bob"], _organization())
     old_email = participant.email
 
     # When I erase my account
@@ -857,7 +870,7 @@ def test_erasing_my_account_keeps_every_total_and_removes_what_identifies_me(
     assert refused.status_code == 200
     assert comeback.get("/me/").status_code == 302
     # And others are untouched
-    bob_export_after = pages.user_data_export(world["bob"])
+    bob_export_after = participant_selectors.user_data_export(world["bob"], _organization())
     assert bob_export_after.pop("exported_at") >= bob_export_before.pop("exported_at")
     assert bob_export_after == bob_export_before
     # And the team still counts me, anonymously
@@ -869,10 +882,10 @@ def test_erasing_my_account_keeps_every_total_and_removes_what_identifies_me(
 
 
 def test_erasing_twice_changes_nothing_more(participant, world):
-    first = pages.user_erase(user=participant)
+    first = participant_services.person_erase(actor=participant)
     email, erased_at = first.email, first.erased_at
 
-    again = pages.user_erase(user=participant)
+    again = participant_services.person_erase(actor=participant)
 
     assert (again.email, again.erased_at) == (email, erased_at)
 
@@ -881,7 +894,7 @@ def test_an_erased_captain_no_longer_leads_the_team(participant, world):
     world["finance"].captain = participant
     world["finance"].save()
 
-    pages.user_erase(user=participant)
+    participant_services.person_erase(actor=participant)
 
     world["finance"].refresh_from_db()
     assert world["finance"].captain is None
@@ -935,7 +948,7 @@ def test_the_widget_of_an_organisation_without_intranets_may_be_framed_by_nobody
 
 
 def test_nothing_stored_in_embed_origins_can_add_to_the_policy():
-    assert pages.embed_frame_ancestors(
+    assert widget.embed_frame_ancestors(
         [
             "https://ok.example/path;script-src *",
             "javascript:alert(1)",

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
@@ -106,18 +107,41 @@ def test_every_bad_field_is_named_at_once():
     assert not schema_exists("ok-slug")
 
 
-def test_a_failure_after_the_schema_exists_rolls_everything_back(monkeypatch):
+def test_a_failure_after_the_schema_exists_rolls_everything_back(settings):
+    """A step of ORGANIZATION_SETUP fails after the schema, the admin and the library exist."""
     before = _counts()
+    settings.ORGANIZATION_SETUP = [*settings.ORGANIZATION_SETUP, "tests.test_provisioning.failing_step"]
 
-    def fail(**kwargs: object) -> str:
-        raise RuntimeError("mail server exploded")
-
-    monkeypatch.setattr("tenants.services.organization_admin_create", fail)
     with pytest.raises(RuntimeError):
         organization_create(slug="epsilon", name="Epsilon", kind="company", admin_email="a@epsilon.test")
 
     assert not schema_exists("epsilon")
     assert _counts() == before
+
+
+def failing_step(provisioning: object) -> None:
+    raise RuntimeError("mail server exploded")
+
+
+def test_the_steps_run_in_the_order_of_organization_setup_in_the_new_schema(settings):
+    settings.ORGANIZATION_SETUP = ["tests.test_provisioning.recording_step", *settings.ORGANIZATION_SETUP]
+    RECORDED.clear()
+
+    provisioned = organization_create(slug="eta", name="Eta", kind="company", admin_email="a@eta.test")
+
+    assert RECORDED == [("eta", "eta", "a@eta.test")]
+    assert "/account/set-password/" in provisioned.set_password_url
+
+
+RECORDED: list[tuple[str, str, str]] = []
+
+
+def recording_step(provisioning: Any) -> None:
+    from tenants.db import tenant_connection
+
+    RECORDED.append(
+        (provisioning.organization.schema_name, tenant_connection().schema_name, provisioning.admin_email)
+    )
 
 
 def test_create_organization_command_prints_url_and_one_time_link(capsys):

@@ -86,7 +86,7 @@ def test_seed_demo_creates_two_organisations_and_changes_nothing_the_second_time
 def test_demo_sign_ins_work(capsys):
     from django.test import Client
 
-    from tenants.demo import DEMO_PASSWORD
+    from demo.seed import DEMO_PASSWORD
 
     call_command("seed_demo")
     client = Client(HTTP_HOST="villeneuve.localhost")

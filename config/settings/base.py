@@ -39,6 +39,7 @@ SHARED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "demo",  # seed_demo: the demo organisations (nothing in the product imports it)
 ]
 TENANT_APPS = [
     "django.contrib.auth",
@@ -52,6 +53,13 @@ TENANT_APPS = [
     "rest_framework",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+# What a new organisation gets, in order, once its row, domain and schema exist: plain functions
+# taking a tenants.services.Provisioning, run in its schema, in the provisioning transaction.
+ORGANIZATION_SETUP = [
+    "accounts.services.organization_admin_setup",
+    "challenges.library.library_setup",
+]
 
 TENANT_MODEL = "tenants.Organization"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
@@ -109,6 +117,8 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# The rows that make every e-mail go at most once (core/notifications.py).
+NOTIFICATION_MODEL = "accounts.Notification"
 AUTHENTICATION_BACKENDS = [
     # Refuses a throttled client before the password is even checked (accounts/throttling.py).
     "axes.backends.AxesStandaloneBackend",
@@ -233,7 +243,7 @@ REST_FRAMEWORK = {
     },
     "PAGE_SIZE": 50,
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "config.api.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {

@@ -67,7 +67,7 @@ def _organization_data(slug: str) -> dict[str, Any]:
         ]
         teams = [TeamFactory.create(name=name, captain=admin) for name in text["teams"]]
         for index, person in enumerate(people):
-            services.team_join(user=person, team=teams[index % 2])
+            services.team_join(actor=person, team=teams[index % 2])
 
         # Succeeded: its counterpart is due, so the dashboard shows the delivery form.
         succeeded = ChallengeFactory.create(
@@ -77,7 +77,7 @@ def _organization_data(slug: str) -> dict[str, Any]:
             challenge=succeeded, description=text["counterpart"], amount=Decimal(500), currency="EUR"
         )
         for person in people[:2]:
-            services.pledge_create(user=person, challenge_id=succeeded.pk)
+            services.pledge_create(actor=person, challenge_id=succeeded.pk)
 
         quantity = ChallengeFactory.create(
             title=text["quantity"],
@@ -88,7 +88,7 @@ def _organization_data(slug: str) -> dict[str, Any]:
         )
         for person, km in zip(people, (12, 30, 7), strict=False):
             services.contribution_create(
-                user=person, challenge_id=quantity.pk, day=timezone.localdate(now), amount=Decimal(km)
+                actor=person, challenge_id=quantity.pk, day=timezone.localdate(now), amount=Decimal(km)
             )
 
         skills = ChallengeFactory.create(title=text["skills"], goal_kind=GoalKind.SKILLS, goal_target=None)
@@ -96,7 +96,7 @@ def _organization_data(slug: str) -> dict[str, Any]:
             SkillSlot.objects.create(challenge=skills, skill=skill, count=2, hours=hours)
             for skill, hours in zip(text["skills_needed"], (Decimal(20), None), strict=True)
         ]
-        services.pledge_create(user=people[2], challenge_id=skills.pk, skill_slot_id=slots[0].pk)
+        services.pledge_create(actor=people[2], challenge_id=skills.pk, skill_slot_id=slots[0].pk)
 
         draft = ChallengeFactory.create(title=text["draft"], status=Status.DRAFT, created_by=admin)
         CounterpartFactory.create(challenge=draft, description=text["counterpart"])

@@ -84,7 +84,7 @@ def _organization_data(slug: str) -> dict[str, Any]:
         ]
         teams = [TeamFactory.create(name=name, captain=admin) for name in text["teams"]]
         for index, person in enumerate([me, *others]):
-            services.team_join(user=person, team=teams[index % 2])
+            services.team_join(actor=person, team=teams[index % 2])
 
         def challenge(kind: str, number: str, **fields: Any) -> Challenge:
             title = f"{text[kind]} ({number})"
@@ -93,11 +93,11 @@ def _organization_data(slug: str) -> dict[str, Any]:
         # Participants goal: open, nobody but others pledged (the pledge button shows); and succeeded
         # with my pledge, so that I am asked to confirm, and its counterpart due.
         participants_open = challenge(GoalKind.PARTICIPANTS, "1", goal_target=Decimal(10))
-        services.pledge_create(user=others[0], challenge_id=participants_open.pk)
+        services.pledge_create(actor=others[0], challenge_id=participants_open.pk)
         participants_won = challenge(GoalKind.PARTICIPANTS, "2", goal_target=Decimal(2))
         CounterpartFactory.create(challenge=participants_won, description=text["counterpart"])
         for person in (me, others[1]):
-            services.pledge_create(user=person, challenge_id=participants_won.pk)
+            services.pledge_create(actor=person, challenge_id=participants_won.pk)
 
         # Quantity goal: open, with my entries (the log form, my latest entries); and succeeded.
         km = {"metric": Metric.objects.get(key="km-cycled"), "starts_at": now - dt.timedelta(days=3)}
@@ -110,7 +110,7 @@ def _organization_data(slug: str) -> dict[str, Any]:
             (quantity_won, others[2], 25),
         ]:
             services.contribution_create(
-                user=person, challenge_id=target.pk, day=today, amount=Decimal(amount)
+                actor=person, challenge_id=target.pk, day=today, amount=Decimal(amount)
             )
 
         # Skills goal: open, not offered yet (the offer form); and succeeded, every slot filled, with my
@@ -123,13 +123,13 @@ def _organization_data(slug: str) -> dict[str, Any]:
                 for skill, hours in zip(text["skills_needed"], (hours_needed, None), strict=True)
             ]
             if target == skills_open:
-                services.pledge_create(user=others[0], challenge_id=target.pk, skill_slot_id=slots[0].pk)
+                services.pledge_create(actor=others[0], challenge_id=target.pk, skill_slot_id=slots[0].pk)
             else:
-                services.pledge_create(user=me, challenge_id=target.pk, skill_slot_id=slots[0].pk)
+                services.pledge_create(actor=me, challenge_id=target.pk, skill_slot_id=slots[0].pk)
                 services.contribution_create(
-                    user=me, challenge_id=target.pk, day=today, amount=Decimal(3), skill_slot_id=slots[0].pk
+                    actor=me, challenge_id=target.pk, day=today, amount=Decimal(3), skill_slot_id=slots[0].pk
                 )
-                services.pledge_create(user=others[1], challenge_id=target.pk, skill_slot_id=slots[1].pk)
+                services.pledge_create(actor=others[1], challenge_id=target.pk, skill_slot_id=slots[1].pk)
 
         join_link = JoinLink.objects.create(
             token=secrets.token_urlsafe(32), label="Intranet", challenge=quantity_open, created_by=admin

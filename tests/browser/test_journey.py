@@ -87,11 +87,11 @@ def _organization_data(slug: str) -> dict[str, Any]:
                 starts_at=now - dt.timedelta(days=3),
             )
             services.contribution_create(
-                user=first, challenge_id=challenge.pk, day=timezone.localdate(now), amount=Decimal(20)
+                actor=first, challenge_id=challenge.pk, day=timezone.localdate(now), amount=Decimal(20)
             )
         else:
             challenge = ChallengeFactory.create(title=journey["title"], goal_target=Decimal(4))
-            services.pledge_create(user=first, challenge_id=challenge.pk)
+            services.pledge_create(actor=first, challenge_id=challenge.pk)
         # Made by the service: for the refusals, and for beta's journey (alpha's admin makes theirs).
         join_link = access.join_link_create(actor=admin, challenge_id=challenge.pk, label="Newsletter")
     return {

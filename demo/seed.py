@@ -158,7 +158,7 @@ def _seed_people_and_teams(demo: DemoOrganization) -> None:
         )
     teams = []
     for name, kind in demo.teams:
-        team = Team.objects.filter(name=name).first() or team_create(name=name, kind=kind)
+        team = Team.objects.filter(name=name).first() or team_create(actor=admin, name=name, kind=kind)
         teams.append(team)
     for email, display_name, team_index in demo.participants:
         if User.objects.filter(email=email).exists():
@@ -166,7 +166,7 @@ def _seed_people_and_teams(demo: DemoOrganization) -> None:
         participant = user_create(
             email=email, display_name=display_name, role=PARTICIPANT, password=DEMO_PASSWORD
         )
-        team_join(user=participant, team=teams[team_index])
+        team_join(actor=participant, team=teams[team_index])
 
 
 def _seed_join_link(demo: DemoOrganization) -> JoinLink:
@@ -198,7 +198,7 @@ def _seed_challenges(demo: DemoOrganization) -> None:
         challenge_update_target(challenge, len(participants) - 1)
         challenge_publish(actor=admin, challenge_id=challenge.pk)
         for person in participants[:-1]:
-            pledge_create(user=person, challenge_id=challenge.pk)
+            pledge_create(actor=person, challenge_id=challenge.pk)
         proof = {
             "en": "Announced on the intranet; first menus attached.",
             "fr": "Annoncé sur le site de la ville.",
@@ -216,14 +216,14 @@ def _seed_challenges(demo: DemoOrganization) -> None:
         for offset, person in enumerate(participants):
             day = today - dt.timedelta(days=offset * 3)
             contribution_create(
-                user=person, challenge_id=challenge.pk, day=day, amount=Decimal(12 + offset * 5)
+                actor=person, challenge_id=challenge.pk, day=day, amount=Decimal(12 + offset * 5)
             )
     if demo.open not in existing:
         challenge = _from_template(demo, demo.open, admin, now - dt.timedelta(days=2), days=45)
         challenge_publish(actor=admin, challenge_id=challenge.pk)
         first_slot = challenge.skill_slots.order_by("pk").first()
         if first_slot is not None:
-            pledge_create(user=participants[0], challenge_id=challenge.pk, skill_slot_id=first_slot.pk)
+            pledge_create(actor=participants[0], challenge_id=challenge.pk, skill_slot_id=first_slot.pk)
 
 
 def challenge_update_target(challenge: Challenge, target: int) -> None:

@@ -22,19 +22,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView, exception_handler
 
-from challenges.states import TransitionRefused
-
-MANAGE = "accounts.manage_organization"
-VIEW_DASHBOARD = "accounts.view_dashboard"
-
-
-def can_manage(user: Any) -> bool:
-    return bool(user and user.is_authenticated and user.has_perm(MANAGE))
-
-
-def can_read_all(user: Any) -> bool:
-    """Admins and executives read everything of the organisation; participants read their own."""
-    return bool(user and user.is_authenticated and (user.has_perm(VIEW_DASHBOARD) or user.has_perm(MANAGE)))
+from core.permissions import can_manage, can_read_all
+from core.transitions import TransitionRefused
 
 
 class IsOrganizationAdmin(BasePermission):

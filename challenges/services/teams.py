@@ -1,0 +1,56 @@
+"""Writes on teams and on who is in which."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext
+
+from accounts.models import User
+from challenges.models import Team, TeamMembership
+from core.db import atomic_with_retry
+from core.permissions import MANAGE, can_manage, require
+
+
+@atomic_with_retry
+def team_create(
+    *, actor: User, name: str, kind: str = Team.Kind.DEPARTMENT, captain: User | None = None
+) -> Team:
+    require(actor, MANAGE)
+    team = Team(name=name.strip(), kind=kind, captain=captain)
+    team.full_clean()
+    team.save()
+    return team
+
+
+@atomic_with_retry
+def team_update(*, actor: User, team: Team, name: str, kind: str, captain: User | None) -> Team:
+    require(actor, MANAGE)
+    # Checked on a copy, so a refused edit leaves the caller's instance as it was.
+    candidate = Team(pk=team.pk, name=name.strip(), kind=kind, captain=captain, created_at=team.created_at)
+    candidate._state.adding = False
+    candidate.full_clean()
+    team.name, team.kind, team.captain = candidate.name, candidate.kind, candidate.captain
+    team.save(update_fields=["name", "kind", "captain"])
+    return team
+
+
+@atomic_with_retry
+def team_delete(*, actor: User, team: Team) -> None:
+    require(actor, MANAGE)
+    if team.memberships.exists():
+        raise ValidationError(
+            {"team": [gettext("This team still has members: move them to another team first.")]}
+        )
+    team.delete()
+
+
+@atomic_with_retry
+def team_join(*, actor: User, team: Team, user: User | None = None) -> TeamMembership:
+    """Put a person in a team, moving them out of their previous one: oneself, or anyone for an admin.
+
+    Pledges and contributions already made stay with the team they were made in.
+    """
+    person = user or actor
+    require(actor, None)
+    if person.pk != actor.pk and not can_manage(actor):
+        raise PermissionDenied(gettext("Only an organisation admin can move someone else."))
+    membership, _created = TeamMembership.objects.update_or_create(user=person, defaults={"team": team})
+    return membership

@@ -1,0 +1,68 @@
+"""The one way the product sends an e-mail at most once: a row per recipient and event.
+
+A caller (a task, through its app's service) names the event with a key that identifies it for good
+("challenge:12:goal_reached", "sign-in-link:345") and gives the recipients. Rows are inserted under
+a unique constraint (event, recipient), so a second run finds them; the rows not yet sent are locked
+(SKIP LOCKED: another run is sending those), rendered in each recipient's language, sent, and
+marked sent in the same transaction. A failed send leaves them unsent for the retry.
+
+The model is NOTIFICATION_MODEL (accounts.Notification): reached by name, so that this bottom layer
+imports no app.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.utils import timezone, translation
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    language: str
+    user_id: int | None = None
+
+
+def notification_model() -> Any:
+    """The model class of NOTIFICATION_MODEL (fields: event, recipient, language, user, sent_at)."""
+    return apps.get_model(settings.NOTIFICATION_MODEL)
+
+
+def send_once(event: str, recipients: Iterable[Recipient], render: Callable[[Any], EmailMessage]) -> int:
+    """E-mail `render(row)` to each recipient not yet sent this event; return how many went now.
+
+    `render` gets the notification row (recipient, language, user_id) and runs in its language.
+    """
+    model = notification_model()
+    model.objects.bulk_create(
+        [
+            model(event=event, recipient=r.email.lower(), language=r.language, user_id=r.user_id)
+            for r in recipients
+        ],
+        ignore_conflicts=True,
+    )
+    sent = 0
+    with transaction.atomic():
+        pending = list(
+            model.objects.select_for_update(skip_locked=True).filter(event=event, sent_at__isnull=True)
+        )
+        messages = []
+        for row in pending:
+            with translation.override(row.language or None):
+                messages.append(render(row))
+        if messages:
+            with get_connection() as mail:
+                sent = mail.send_messages(messages) or 0
+        model.objects.filter(pk__in=[row.pk for row in pending]).update(sent_at=timezone.now())
+    return sent
+
+
+def message_from_template(body: str, to: str) -> EmailMessage:
+    """A rendered template whose first line is the subject."""
+    subject, _, text = body.strip().partition("\n")
+    return EmailMessage(subject.strip(), text.strip() + "\n", None, [to])
