@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set everything up in .venv/ and run every check: lint, format, types, migrations, tests.
+# Set everything up in .venv/ and run every check: lint, format, types, layers, migrations, tests.
 # Needs PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432) and Redis (127.0.0.1:6379).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,7 @@ step() { printf '\n== %s\n' "$*"; }
 step "ruff check";          .venv/bin/ruff check .
 step "ruff format --check"; .venv/bin/ruff format --check .
 step "mypy";                .venv/bin/mypy .
+step "lint-imports";        .venv/bin/lint-imports --no-cache
 step "makemigrations --check"
 .venv/bin/python manage.py makemigrations --check --dry-run
 step "pytest"
