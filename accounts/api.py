@@ -11,10 +11,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.http import request_user
-from accounts.models import ApiToken
+from accounts.models import ApiToken, AuditEntry
+from accounts.selectors import AuditFilters, audit_list, person_label
 from accounts.serializers import PersonOutput
 from accounts.tokens import api_token_create, api_token_list, api_token_revoke
 from core.api import IsOrganizationAdmin, Pagination, error_responses, paginated_response
+from core.serializers import id_field
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
@@ -133,3 +135,52 @@ class ApiTokenRevokeApi(APIView):
         api_token_revoke(actor=request_user(request), token_id=token.pk)
         token = api_token_list().get(pk=token.pk)
         return Response(ApiTokenOutput(token, context={"request": request}).data)
+
+
+# The audit trail ------------------------------------------------------------------------------------
+
+
+class AuditEntryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    kind = serializers.ChoiceField(choices=AuditEntry.Kind.choices)
+    actor = serializers.SerializerMethodField(help_text="Who did it (“erased person” after an erasure).")
+    subject = serializers.SerializerMethodField(help_text="The person it concerned, if any.")
+    target = serializers.CharField(help_text="The thing it concerned, if any (a title, a name).")
+    changes = serializers.ListField(child=serializers.DictField(), help_text="[{field, old, new}].")
+    client = serializers.CharField(help_text="The client's address.")
+
+    class Meta:
+        ref_name = "AuditEntry"
+
+    def get_actor(self, entry: AuditEntry) -> str:
+        return person_label(entry.actor)
+
+    def get_subject(self, entry: AuditEntry) -> str | None:
+        return person_label(entry.subject) if entry.subject_id else None
+
+
+class AuditFiltersInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=AuditEntry.Kind.choices, required=False)
+    person = id_field(required=False, help_text="Entries by or about this person.")
+
+
+class AuditListApi(APIView):
+    permission_classes = [IsOrganizationAdmin]
+    pagination_class = Pagination
+
+    @extend_schema(
+        operation_id="audit_list",
+        tags=["audit"],
+        parameters=[AuditFiltersInput],
+        responses={200: AuditEntryOutput(many=True), **error_responses(400, 404)},
+        description="Every admin action, newest first. Read only: nothing edits the trail.",
+    )
+    def get(self, request: Request) -> Response:
+        filters = AuditFiltersInput(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        entries = audit_list(AuditFilters(kind=data.get("kind", ""), person_id=data.get("person")))
+        return paginated_response(
+            view=self, request=request, queryset=entries, serializer_class=AuditEntryOutput
+        )

@@ -1,6 +1,7 @@
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin, UserManager
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class CrowdactUserManager(UserManager["User"]):
@@ -42,6 +43,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     language = models.CharField(max_length=2, blank=True, choices=[("fr", "Français"), ("en", "English")])
     # Set when the person erased their account: the row stays, anonymous, so totals do not change.
     erased_at = models.DateTimeField(null=True, blank=True)
+    # The last request of a signed-in session, to the hour (core/middleware.py writes it at most hourly).
+    last_seen_at = models.DateTimeField(null=True, blank=True)
 
     objects = CrowdactUserManager()
 
@@ -123,3 +126,74 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.event
+
+
+class Invitation(models.Model):
+    """An admin's invitation of a person by e-mail: a one-time link, valid 7 days, that can be resent.
+
+    An admin or an executive sets a password through it; a participant is signed in by it. Only the
+    SHA-256 of its secret is kept; resending makes a new secret (the old link stops working).
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
+    key_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    sends = models.PositiveSmallIntegerField(default=0)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"invitation of {self.user_id}"
+
+
+class AuditEntry(models.Model):
+    """One admin action: who, when, from which client, what changed. Written once, never edited.
+
+    The actor and the person concerned stay linked rows: an erased person's entries show "erased
+    person" (accounts.selectors.person_name) and keep the action.
+    """
+
+    class Kind(models.TextChoices):
+        SETTINGS_CHANGED = "settings_changed", _("Settings changed")
+        ROLE_CHANGED = "role_changed", _("Role changed")
+        TEAM_CHANGED = "team_changed", _("Moved to a team")
+        PERSON_INVITED = "person_invited", _("Person invited")
+        INVITATION_RESENT = "invitation_resent", _("Invitation sent again")
+        PERSON_DEACTIVATED = "person_deactivated", _("Person deactivated")
+        PERSON_REACTIVATED = "person_reactivated", _("Person reactivated")
+        PEOPLE_IMPORTED = "people_imported", _("People imported")
+        TEAM_CREATED = "team_created", _("Team created")
+        TEAM_CHANGED_SETTINGS = "team_updated", _("Team changed")
+        TEAM_DELETED = "team_deleted", _("Team deleted")
+        CHALLENGE_CREATED = "challenge_created", _("Challenge created")
+        CHALLENGE_PUBLISHED = "challenge_published", _("Challenge published")
+        CHALLENGE_CANCELLED = "challenge_cancelled", _("Challenge cancelled")
+        COUNTERPART_DELIVERED = "counterpart_delivered", _("Counterpart delivered")
+        METRIC_CREATED = "metric_created", _("Metric created")
+        JOIN_LINK_CREATED = "join_link_created", _("Join link created")
+        JOIN_LINK_REVOKED = "join_link_revoked", _("Join link revoked")
+        WIDGET_CHANGED = "widget_changed", _("Widget changed")
+        API_TOKEN_CREATED = "api_token_created", _("API token created")
+        API_TOKEN_REVOKED = "api_token_revoked", _("API token revoked")
+        BILLING_CHANGED = "billing_changed", _("Billing changed")
+
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    actor = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    subject = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    target = models.CharField(max_length=200, blank=True, help_text="What it was done to, e.g. a title.")
+    changes = models.JSONField(default=list, blank=True, help_text="[{field, old, new}] for a change.")
+    client = models.CharField(max_length=64, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["kind", "at"], name="audit_kind_at")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.at:%Y-%m-%d %H:%M}"

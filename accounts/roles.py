@@ -45,3 +45,8 @@ def roles_sync() -> dict[str, Group]:
         group.permissions.set(wanted)
         groups[role] = group
     return groups
+
+
+# The roles by the names the API and the CSV files use.
+ROLE_KEYS: dict[str, str] = {"participant": PARTICIPANT, "executive": EXECUTIVE, "admin": ORG_ADMIN}
+ROLE_OF_GROUP: dict[str, str] = {group: key for key, group in ROLE_KEYS.items()}

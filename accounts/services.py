@@ -20,7 +20,7 @@ from core.db import atomic_with_retry
 from core.notifications import Recipient, message_from_template, send_once
 from tenants.background import enqueue_on_commit
 from tenants.models import Organization
-from tenants.selectors import organization_path, organization_url
+from tenants.selectors import organization_brand, organization_path, organization_url
 from tenants.services import Provisioning
 
 INVITATION_TASK = "accounts.tasks.invitation_send"
@@ -81,7 +81,7 @@ def invitation_send(*, organization: Organization, user_id: int) -> bool:
             )
             % names
         )
-        return message_from_template(body, row.recipient)
+        return message_from_template(body, row.recipient, organization_brand(organization))
 
     sent = send_once(f"invitation:{user.pk}", [Recipient(user.email, language, user.pk)], render)
     if sent:
@@ -101,7 +101,7 @@ def user_preferences_update(*, actor: User, display_name: str, show_name: bool, 
     return actor
 
 
-def _sessions_delete(user_id: int) -> int:
+def sessions_delete(user_id: int) -> int:
     """Delete the person's stored sessions. Only database-backed sessions can be listed; the others die
     anyway, since an unusable password changes the hash every session is checked against."""
     store = import_module(settings.SESSION_ENGINE).SessionStore
@@ -157,5 +157,5 @@ def user_erase(*, actor: User) -> tuple[User, str]:
     ApiToken.objects.filter(user=person).delete()
     Notification.objects.filter(user=person).delete()
     Notification.objects.filter(recipient__iexact=old_email).delete()
-    _sessions_delete(person.pk)
+    sessions_delete(person.pk)
     return person, old_email

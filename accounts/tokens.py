@@ -9,7 +9,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -17,11 +17,12 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from accounts.models import ApiToken, User
+from accounts.models import ApiToken, AuditEntry, User
 from core import ratelimit
+from core.audit import audit_record
 from core.http import client_address
+from core.permissions import MANAGE, require
 
-MANAGE = "accounts.manage_organization"
 SECRET_PREFIX = "cra_"  # noqa: S105 - marks a Crowdact token in logs and secret scanners
 PREFIX_LENGTH = 12
 # last_used_at is written at most this often, so a busy integration does not write on every call.
@@ -47,8 +48,7 @@ def api_token_create(
     It expires after DEFAULT_LIFETIME unless told otherwise, and within MAX_LIFETIME. The API lets
     only a signed-in admin call this, never a token (accounts/api.py): a token cannot mint others.
     """
-    if not actor.has_perm(MANAGE):
-        raise PermissionDenied("Only an organisation admin can create API tokens.")
+    require(actor, MANAGE, "Only an organisation admin can create API tokens.")
     now = timezone.now()
     expires_at = expires_at or now + DEFAULT_LIFETIME
     if not now < expires_at <= now + MAX_LIFETIME:
@@ -65,18 +65,24 @@ def api_token_create(
     )
     token.full_clean()
     token.save()
+    audit_record(
+        AuditEntry.Kind.API_TOKEN_CREATED,
+        actor=actor,
+        target=f"{token.name} ({token.prefix}…)",
+        changes=[{"field": "scope", "old": None, "new": scope}],
+    )
     return token, secret
 
 
 @transaction.atomic
 def api_token_revoke(*, actor: User, token_id: int) -> ApiToken:
     """Revoke a token for good. Revoking it again changes nothing."""
-    if not actor.has_perm(MANAGE):
-        raise PermissionDenied("Only an organisation admin can revoke API tokens.")
+    require(actor, MANAGE, "Only an organisation admin can revoke API tokens.")
     token = ApiToken.objects.select_for_update().get(pk=token_id)
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        audit_record(AuditEntry.Kind.API_TOKEN_REVOKED, actor=actor, target=f"{token.name} ({token.prefix}…)")
     return token
 
 

@@ -72,6 +72,13 @@ class TeamInput(serializers.Serializer):
     captain = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.all(), allow_null=True, default=None, help_text="A person's id."
     )
+    headcount = serializers.IntegerField(
+        min_value=1,
+        max_value=10_000_000,
+        allow_null=True,
+        default=None,
+        help_text="People in the team, joined or not: the denominator of its participation rate.",
+    )
 
     class Meta:
         ref_name = "TeamInput"
@@ -128,6 +135,7 @@ class TeamDetailApi(APIView):
             name=data.get("name", team.name),
             kind=data.get("kind", team.kind),
             captain=data.get("captain", team.captain),
+            headcount=data.get("headcount", team.headcount),
         )
         team = selectors.team_list().get(pk=team.pk)
         return Response(TeamOutput(team, context={"request": request}).data)

@@ -250,6 +250,15 @@ class DeliveryForm(forms.Form):
 class TeamForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120)
     kind = forms.ChoiceField(label=_("Kind"), choices=Team.Kind.choices)
+    headcount = forms.IntegerField(
+        label=_("Headcount (optional)"),
+        required=False,
+        min_value=1,
+        max_value=10_000_000,
+        help_text=_(
+            "People in this department, site or neighbourhood, joined or not: for its participation rate."
+        ),
+    )
     captain_email = forms.EmailField(
         label=_("Captain's e-mail (optional)"),
         required=False,

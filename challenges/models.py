@@ -2,7 +2,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -25,6 +25,9 @@ class Team(models.Model):
         on_delete=models.SET_NULL,
         related_name="captained_teams",
     )
+    # People in the department, site or neighbourhood, whether they joined or not: the denominator of
+    # the team's participation rate.
+    headcount = models.PositiveIntegerField(null=True, blank=True, validators=[MaxValueValidator(10_000_000)])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -51,6 +51,9 @@ class TeamOutput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Team.Kind.choices)
     captain = PersonOutput(allow_null=True)
     member_count = serializers.IntegerField(help_text="People in the team now.")
+    headcount = serializers.IntegerField(
+        allow_null=True, help_text="People in the department, site or neighbourhood, joined or not."
+    )
     created_at = serializers.DateTimeField()
 
     class Meta:

@@ -370,6 +370,7 @@ def manage_team_create(request: HttpRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 kind=form.cleaned_data["kind"],
                 captain=form.cleaned_data["captain_email"],
+                headcount=form.cleaned_data["headcount"],
             )
         except ValidationError as error:
             forms.team_service_errors_add(form, error)
@@ -384,7 +385,12 @@ def manage_team_create(request: HttpRequest) -> HttpResponse:
 def manage_team_edit(request: HttpRequest, pk: int) -> HttpResponse:
     team = get_object_or_404(Team.objects.select_related("captain"), pk=pk)
     captain_email = team.captain.email if team.captain else ""
-    initial = {"name": team.name, "kind": team.kind, "captain_email": captain_email}
+    initial = {
+        "name": team.name,
+        "kind": team.kind,
+        "captain_email": captain_email,
+        "headcount": team.headcount,
+    }
     form = forms.TeamForm(request.POST or None, initial=initial)
     # The service changes the instance before it checks it: keep the saved name for the page.
     team_name = team.name
@@ -396,6 +402,7 @@ def manage_team_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 kind=form.cleaned_data["kind"],
                 captain=form.cleaned_data["captain_email"],
+                headcount=form.cleaned_data["headcount"],
             )
         except ValidationError as error:
             forms.team_service_errors_add(form, error)

@@ -9,8 +9,10 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 import core.urls  # noqa: F401 - registers the <id:…> and <token:…> converters
-from accounts.api import ApiTokenListCreateApi, ApiTokenRevokeApi
+from accounts.api import ApiTokenListCreateApi, ApiTokenRevokeApi, AuditListApi
 from challenges import api
+from participants.api import PeopleApi, PersonApi
+from tenants.api import OrganizationApi
 
 CHALLENGE = "challenges/<id:challenge_id>/"
 
@@ -39,6 +41,10 @@ v1 = [
     path("contributions/", api.ContributionListCreateApi.as_view(), name="contribution-list"),
     path("tokens/", ApiTokenListCreateApi.as_view(), name="api-token-list"),
     path("tokens/<id:token_id>/revoke/", ApiTokenRevokeApi.as_view(), name="api-token-revoke"),
+    path("organization/", OrganizationApi.as_view(), name="organization"),
+    path("people/", PeopleApi.as_view(), name="person-list"),
+    path("people/<id:person_id>/", PersonApi.as_view(), name="person-detail"),
+    path("audit/", AuditListApi.as_view(), name="audit-list"),
 ]
 
 urlpatterns = [

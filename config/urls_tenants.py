@@ -2,13 +2,17 @@
 
 from django.urls import include, path
 
+import core.urls  # noqa: F401 - registers the <id:…> and <token:…> converters
 from participants import views_pages
 from tenants import views as tenant_views
+from tenants import views_manage as tenant_pages
 
 urlpatterns = [
     path("healthz", tenant_views.healthz, name="healthz"),
     # The participant home; signed-out visitors see the organisation's public intro.
     path("", views_pages.home, name="home"),
+    path("manage/organization/", tenant_pages.manage_settings, name="organization_settings"),
+    path("branding/<str:name>", tenant_pages.organization_logo, name="organization_logo"),
     path("", include("accounts.urls")),
     path("", include("challenges.urls")),
     path("", include("participants.urls")),

@@ -6,6 +6,8 @@ proxy that is not listed, every visitor has the proxy's address, so rate limits 
 everyone at once; an X-Forwarded-For from anyone else is ignored, since a client can write it.
 """
 
+import contextvars
+import dataclasses
 import functools
 import ipaddress
 
@@ -47,3 +49,28 @@ def client_address(request: HttpRequest) -> str:
         if not _is_trusted(address):
             return str(address)
     return remote or "unknown"
+
+
+# The request being served, for what records who did what from where (core/audit.py) and for the
+# logs: set by core.middleware.RequestContextMiddleware, empty outside a request.
+@dataclasses.dataclass(frozen=True)
+class RequestContext:
+    request_id: str = ""
+    client: str = ""
+
+
+_request_context: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
+    "crowdact_request", default=RequestContext()  # noqa: B039 - frozen: nothing mutates it
+)
+
+
+def current_request() -> RequestContext:
+    return _request_context.get()
+
+
+def request_context_set(context: RequestContext) -> contextvars.Token[RequestContext]:
+    return _request_context.set(context)
+
+
+def request_context_reset(token: contextvars.Token[RequestContext]) -> None:
+    _request_context.reset(token)

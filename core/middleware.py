@@ -1,15 +1,43 @@
-"""Behaviour every signed-in response shares: private caching and an idle timeout."""
+"""Behaviour every response shares: the request's id and client, private caching and an idle timeout
+for signed-in people."""
 
+import re
 import time
+import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
+
+from core.http import RequestContext, client_address, request_context_reset, request_context_set
 
 # How often a signed-in session's expiry is pushed forward: often enough for an idle timeout measured
 # in hours, rarely enough that a busy person does not write their session on every request.
 SESSION_TOUCH_SECONDS = 300
 TOUCHED_KEY = "_touched"
+# How often "last seen" is written for a person: the people page shows it to the hour.
+LAST_SEEN_SECONDS = 3600
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+
+class RequestContextMiddleware:
+    """Gives each request an id (the proxy's X-Request-ID when it is a sensible one, else a new one),
+    sends it back, and keeps it with the client's address for the audit trail and the logs."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        given = str(request.META.get("HTTP_X_REQUEST_ID", ""))
+        request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        token = request_context_set(RequestContext(request_id=request_id, client=client_address(request)))
+        try:
+            response = self.get_response(request)
+        finally:
+            request_context_reset(token)
+        response["X-Request-ID"] = request_id
+        return response
 
 
 class SignedInResponsesMiddleware:
@@ -34,7 +62,17 @@ class SignedInResponsesMiddleware:
             ):
                 # A write renews the session for SESSION_COOKIE_AGE from now.
                 session[TOUCHED_KEY] = now
+                _last_seen_note(user)
         return response
+
+
+def _last_seen_note(user: object) -> None:
+    from django.contrib.auth import get_user_model
+
+    seen, pk = getattr(user, "last_seen_at", None), getattr(user, "pk", None)
+    now = timezone.now()
+    if pk is not None and (seen is None or (now - seen).total_seconds() >= LAST_SEEN_SECONDS):
+        get_user_model().objects.filter(pk=pk).update(last_seen_at=now)
 
 
 def session_mark_fresh(sender: object, request: HttpRequest, **kwargs: object) -> None:

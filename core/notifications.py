@@ -16,8 +16,9 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 
@@ -62,7 +63,33 @@ def send_once(event: str, recipients: Iterable[Recipient], render: Callable[[Any
     return sent
 
 
-def message_from_template(body: str, to: str) -> EmailMessage:
-    """A rendered template whose first line is the subject."""
+@dataclass(frozen=True)
+class Brand:
+    """How an organisation's e-mails look: its name, colour and logo (an absolute URL, or "")."""
+
+    name: str
+    color: str
+    logo_url: str
+    site_url: str
+
+
+def message_from_template(body: str, to: str, brand: Brand | None = None) -> EmailMessage:
+    """A rendered text template whose first line is the subject; with a brand, also an HTML version
+    under the organisation's colour and logo (the text stays the message: mail clients that show no
+    HTML, and screen readers, get the same words)."""
     subject, _, text = body.strip().partition("\n")
-    return EmailMessage(subject.strip(), text.strip() + "\n", None, [to])
+    subject, text = subject.strip(), text.strip() + "\n"
+    if brand is None:
+        return EmailMessage(subject, text, None, [to])
+    message = EmailMultiAlternatives(subject, text, None, [to])
+    html = render_to_string(
+        "emails/base.html",
+        {
+            "brand": brand,
+            "subject": subject,
+            "paragraphs": [part for part in text.split("\n\n") if part.strip()],
+            "language": translation.get_language() or "en",
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    return message

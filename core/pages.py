@@ -13,13 +13,13 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.utils.translation import gettext as _
 
 from core.permissions import MANAGE, VIEW_DASHBOARD
 from core.transitions import TransitionRefused
 
-View = TypeVar("View", bound=Callable[..., HttpResponse])
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 
 def permission_required(permission: str | None) -> Callable[[View], View]:
@@ -30,7 +30,7 @@ def permission_required(permission: str | None) -> Callable[[View], View]:
 
     def decorator(view: View) -> View:
         @functools.wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if permission and not request.user.has_perm(permission):

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import ApiToken, Notification, User
+from accounts.models import ApiToken, Invitation, Notification, User
+from accounts.roles import ROLE_KEYS, ROLE_OF_GROUP
 from challenges.models import Challenge, Contribution, Pledge, SkillSlot, Team, TeamMembership
 from challenges.selectors import TAKING_PART
 from participants.models import SignInLink
@@ -223,3 +225,81 @@ def user_data_export(user: User, organization: Organization) -> dict[str, Any]:
             for link in SignInLink.objects.filter(email__iexact=user.email).order_by("pk")
         ],
     }
+
+
+# The organisation's people (the console) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeopleFilters:
+    search: str = ""
+    role: str = ""  # participant, executive, admin
+    team_id: int | None = None
+    status: str = ""  # active, invited, deactivated
+
+
+PEOPLE_STATUSES = ("active", "invited", "deactivated")
+
+
+def people_list(filters: PeopleFilters | None = None) -> QuerySet[User]:
+    """The organisation's people with what the people page shows, in one query per page whatever
+    their number: role, team, pledges and contributions counted in subqueries. Erased accounts are
+    no longer people. A name is searched only where its person chose to show it."""
+    filters = filters or PeopleFilters()
+    role_groups = User.groups.through.objects.filter(
+        user_id=OuterRef("pk"), group__name__in=ROLE_KEYS.values()
+    )
+    membership = TeamMembership.objects.filter(user_id=OuterRef("pk"))
+    pledges = (
+        Pledge.objects.filter(user_id=OuterRef("pk"), withdrawn_at__isnull=True)
+        .order_by()
+        .values("user_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    contributions = (
+        Contribution.objects.filter(user_id=OuterRef("pk"))
+        .order_by()
+        .values("user_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    pending = Invitation.objects.filter(user_id=OuterRef("pk"), accepted_at__isnull=True)
+    people = (
+        User.objects.filter(erased_at__isnull=True, is_superuser=False)
+        .annotate(
+            role_group=Subquery(role_groups.values("group__name")[:1]),
+            team_id=Subquery(membership.values("team_id")[:1]),
+            team_name=Subquery(membership.values("team__name")[:1]),
+            pledge_total=Coalesce(Subquery(pledges), 0),
+            contribution_total=Coalesce(Subquery(contributions), 0),
+            invited=Exists(pending),
+        )
+        .order_by("email", "pk")
+    )
+    if filters.search:
+        text = filters.search.strip()
+        people = people.filter(Q(email__icontains=text) | Q(show_name=True, display_name__icontains=text))
+    if filters.role in ROLE_KEYS:
+        people = people.filter(groups__name=ROLE_KEYS[filters.role])
+    if filters.team_id is not None:
+        people = people.filter(team_membership__team_id=filters.team_id)
+    if filters.status == "active":
+        people = people.filter(is_active=True).exclude(last_login__isnull=True, invited=True)
+    elif filters.status == "invited":
+        people = people.filter(is_active=True, last_login__isnull=True, invited=True)
+    elif filters.status == "deactivated":
+        people = people.filter(is_active=False)
+    return people
+
+
+def person_status(person: User) -> str:
+    if not person.is_active:
+        return "deactivated"
+    if person.last_login is None and getattr(person, "invited", False):
+        return "invited"
+    return "active"
+
+
+def person_role_key(person: User) -> str:
+    return ROLE_OF_GROUP.get(getattr(person, "role_group", "") or "", "participant")

@@ -22,19 +22,20 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.models import Notification, User
+from accounts.models import AuditEntry, Notification, User
 from accounts.roles import PARTICIPANT
 from accounts.services import user_create, user_erase
 from challenges.models import Challenge, Team, TeamMembership
 from challenges.services import team_join
 from challenges.services.people import person_traces_erase
+from core.audit import audit_record
 from core.db import atomic_with_retry
 from core.notifications import Recipient, message_from_template, send_once
 from core.permissions import MANAGE, require
 from participants.models import JoinLink, SignInLink, Widget
 from tenants.background import enqueue_on_commit
 from tenants.models import Organization
-from tenants.selectors import organization_path, organization_url
+from tenants.selectors import organization_brand, organization_path, organization_url
 
 SIGN_IN_LINK_LIFETIME = dt.timedelta(minutes=15)
 JOIN_LINK_LONGEST = dt.timedelta(days=366)
@@ -97,6 +98,7 @@ def join_link_url(join_link: JoinLink, organization: Organization) -> str:
     return organization_url(organization, join_link_path(join_link))
 
 
+@atomic_with_retry
 def join_link_create(
     *,
     actor: User,
@@ -125,20 +127,32 @@ def join_link_create(
         errors["label"] = [_("The label is too long.")]
     if errors:
         raise ValidationError(errors)
-    return JoinLink.objects.create(
+    join_link = JoinLink.objects.create(
         token=secrets.token_urlsafe(32),
         label=label,
         challenge=challenge,
         created_by=actor,
         expires_at=expires_at,
     )
+    audit_record(
+        AuditEntry.Kind.JOIN_LINK_CREATED,
+        actor=actor,
+        target=join_link.label or (challenge.title if challenge else ""),
+    )
+    return join_link
 
 
+@atomic_with_retry
 def join_link_revoke(*, actor: User, join_link_id: int) -> JoinLink:
     """Revoke a join link for good. Revoking it again changes nothing."""
     require(actor, MANAGE)
-    JoinLink.objects.filter(pk=join_link_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    return JoinLink.objects.get(pk=join_link_id)
+    revoked = JoinLink.objects.filter(pk=join_link_id, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    join_link = JoinLink.objects.get(pk=join_link_id)
+    if revoked:
+        audit_record(AuditEntry.Kind.JOIN_LINK_REVOKED, actor=actor, target=join_link.label)
+    return join_link
 
 
 def join_link_is_active(join_link: JoinLink, now: dt.datetime | None = None) -> bool:
@@ -146,6 +160,7 @@ def join_link_is_active(join_link: JoinLink, now: dt.datetime | None = None) -> 
     return join_link.revoked_at is None and (join_link.expires_at is None or join_link.expires_at > now)
 
 
+@atomic_with_retry
 def widget_update(*, actor: User, challenge_id: int, join_link_id: int | None) -> Widget:
     """Choose what the challenge widget's button does: open the challenge page (no join link), or
     join through a link made for this challenge."""
@@ -162,6 +177,12 @@ def widget_update(*, actor: User, challenge_id: int, join_link_id: int | None) -
             raise ValidationError({"join_link": [_("This join link is revoked or expired.")]})
     widget, _created = Widget.objects.update_or_create(
         challenge=challenge, defaults={"join_link": join_link, "updated_by": actor}
+    )
+    audit_record(
+        AuditEntry.Kind.WIDGET_CHANGED,
+        actor=actor,
+        target=challenge.title,
+        changes=[{"field": "join_link", "old": None, "new": join_link.label if join_link else None}],
     )
     return widget
 
@@ -279,7 +300,7 @@ def sign_in_link_send(
 
     def render(row: Notification) -> EmailMessage:
         body = render_to_string(f"emails/sign_in.{language}.txt", context)
-        return message_from_template(body, sign_in_link.email)
+        return message_from_template(body, sign_in_link.email, organization_brand(organization))
 
     recipient = Recipient(sign_in_link.email, language)
     return bool(send_once(f"sign-in-link:{sign_in_link.pk}", [recipient], render))

@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("participants.urls_access")),
     path("", include("participants.urls_pages")),
+    path("", include("participants.urls_people")),
 ]

@@ -421,6 +421,7 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "members": members,
             "summary": summary,
             "is_my_team": selectors.team_of(user.pk) == team,
+            "participation": round(100 * summary.members / team.headcount) if team.headcount else None,
         },
     )
 

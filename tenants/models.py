@@ -3,6 +3,7 @@ import zoneinfo
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext as _
 from django_tenants.models import DomainMixin, TenantMixin
 
 from tenants.validators import validate_brand_colour, validate_slug
@@ -10,7 +11,9 @@ from tenants.validators import validate_brand_colour, validate_slug
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"“{value}” is not a known time zone (for example Europe/Paris).")
+        raise ValidationError(
+            _("“%(zone)s” is not a known time zone (for example Europe/Paris).") % {"zone": value}
+        )
 
 
 def logo_upload_to(instance: "Organization", filename: str) -> str:
@@ -83,6 +86,16 @@ class Organization(TenantMixin):
     @property
     def slug(self) -> str:
         return self.schema_name
+
+    @property
+    def logo_url(self) -> str:
+        """The logo's path on the organisation's own host ("" without one)."""
+        return f"/branding/{self.logo_filename}" if self.logo else ""
+
+    @property
+    def logo_filename(self) -> str:
+        """The stored logo's file name (its content's hash), the last part of its URL."""
+        return (self.logo.name or "").rsplit("/", 1)[-1]
 
     def clean_fields(self, exclude: object = None) -> None:
         super().clean_fields(exclude=exclude)

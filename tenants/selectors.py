@@ -1,8 +1,9 @@
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
 
+from core.notifications import Brand
 from tenants.db import tenant_connection
 from tenants.models import Organization
 
@@ -26,5 +27,13 @@ def organization_path(view_name: str, **kwargs: Any) -> str:
 
 
 def current_organization() -> Organization:
-    """The organisation whose schema this code runs in (a task, a command inside tenant_context)."""
-    return cast(Organization, tenant_connection().tenant)
+    """The organisation whose schema this code runs in (a task, a command inside tenant_context),
+    read now: the worker's cached copy may be up to CELERY_TASK_TENANT_CACHE_SECONDS old, and an
+    e-mail must carry the name, colour and logo of this moment."""
+    return Organization.objects.get(schema_name=tenant_connection().schema_name)
+
+
+def organization_brand(organization: Organization) -> Brand:
+    """The organisation's look for its e-mails: name, colour, logo."""
+    logo = organization_url(organization, organization.logo_url) if organization.logo else ""
+    return Brand(organization.name, organization.brand_color, logo, organization_url(organization))

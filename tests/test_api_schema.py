@@ -164,6 +164,19 @@ def test_a_client_built_from_the_schema_calls_every_operation(in_org_a):
     api.call("team_list", expect=200)
     as_participant.call("team_create", expect=403, body={"name": "Not mine to make"})
 
+    # The console: the organisation, its people, the audit trail
+    api.call("organization_retrieve", expect=200)
+    api.call("organization_update", expect=200, body={"headcount": 1200, "brand_color": "#1F4E79"})
+    api.call("organization_update", expect=400, body={"brand_color": "#FFFF00"})
+    as_participant.call("organization_retrieve", expect=403)
+    people = api.call("person_list", expect=200, query={"role": "participant"})
+    person_id = people["results"][0]["id"]
+    api.call("person_retrieve", expect=200, path={"person_id": person_id})
+    console_team = api.call("team_create", expect=201, body={"name": "Console", "headcount": 40})
+    api.call("person_update", expect=200, path={"person_id": person_id}, body={"team": console_team["id"]})
+    api.call("person_update", expect=400, path={"person_id": person_id}, body={"team": 999_999_999})
+    api.call("audit_list", expect=200, query={"kind": "team_created"})
+
     pledge_goal = api.call(
         "challenge_create",
         expect=201,
@@ -172,7 +185,10 @@ def test_a_client_built_from_the_schema_calls_every_operation(in_org_a):
             "category": "consumption",
             "goal_kind": "participants",
             "goal_target": "1",
-            "counterpart": {"description": "15 % organic food in the canteen", "due_date": "2027-01-31"},
+            "counterpart": {
+                "description": "15 % organic food in the canteen",
+                "due_date": (timezone.localdate() + dt.timedelta(days=60)).isoformat(),
+            },
             **window,
         },
     )

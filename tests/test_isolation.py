@@ -77,6 +77,8 @@ def intruder(org_a: Organization) -> tuple[User, dict[str, str]]:
         "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
         "token": "set-password",
         "secret": "no-such-sign-in-secret",
+        "name": "logo-0123456789abcdef.png",
+        "person_id": str(user.pk),
     }
     return user, values
 

@@ -14,16 +14,18 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from accounts.models import User
+from accounts.models import AuditEntry, User
 from challenges import states
 from challenges.models import Challenge, Counterpart, SkillSlot
 from challenges.services.lifecycle import challenge_created_record, challenge_transition, succeed_if_reached
+from core.audit import audit_record
 from core.db import atomic_with_retry
 from core.permissions import MANAGE, require
 from core.transitions import TransitionRefused
 
 Status = Challenge.Status
 GoalKind = Challenge.GoalKind
+Kind = AuditEntry.Kind
 # People one skill slot may ask for: a project, not a crowd (a crowd is a participants goal).
 SKILL_SLOT_MAX_PEOPLE = 10_000
 
@@ -182,6 +184,7 @@ def challenge_create(
     if counterpart is not None:
         _counterpart_set(challenge, counterpart)
     challenge_created_record(challenge, actor)
+    audit_record(Kind.CHALLENGE_CREATED, actor=actor, target=challenge.title)
     return challenge
 
 
@@ -270,7 +273,9 @@ def challenge_publish(*, actor: User, challenge_id: int) -> Challenge:
         raise ValidationError({"deadline": [gettext("The deadline has passed: move it before publishing.")]})
     if challenge.goal_kind == GoalKind.SKILLS and not challenge.skill_slots.exists():
         raise ValidationError({"skill_slots": [gettext("A skills goal needs at least one skill slot.")]})
-    return challenge_transition(challenge, "publish", actor=actor, cause="Published")
+    challenge_transition(challenge, "publish", actor=actor, cause="Published")
+    audit_record(Kind.CHALLENGE_PUBLISHED, actor=actor, target=challenge.title)
+    return challenge
 
 
 @atomic_with_retry
@@ -282,7 +287,14 @@ def challenge_cancel(*, actor: User, challenge_id: int, cause: str) -> Challenge
         raise ValidationError(
             {"cause": [gettext("Say why the challenge is cancelled: participants will read it.")]}
         )
-    return challenge_transition(challenge, "cancel", actor=actor, cause=cause.strip())
+    challenge_transition(challenge, "cancel", actor=actor, cause=cause.strip())
+    audit_record(
+        Kind.CHALLENGE_CANCELLED,
+        actor=actor,
+        target=challenge.title,
+        changes=[{"field": "cause", "old": None, "new": cause.strip()}],
+    )
+    return challenge
 
 
 @atomic_with_retry

@@ -4,11 +4,12 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext
 
-from accounts.models import User
+from accounts.models import AuditEntry, User
 from challenges import states
 from challenges.models import Counterpart
 from challenges.services.challenges import challenge_locked
 from challenges.services.lifecycle import counterpart_transition
+from core.audit import audit_record
 from core.db import atomic_with_retry
 from core.permissions import require
 from core.transitions import TransitionRefused
@@ -38,5 +39,6 @@ def counterpart_deliver(
     if proof_file:
         proof["proof_file"] = proof_file
     counterpart = counterpart_transition(challenge, "deliver", actor=actor, cause="Delivered", **proof)
+    audit_record(AuditEntry.Kind.COUNTERPART_DELIVERED, actor=actor, target=challenge.title)
     assert counterpart is not None  # noqa: S101 - checked above, under the challenge's lock
     return counterpart

@@ -6,8 +6,9 @@ from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 from django.utils.translation import gettext
 
-from accounts.models import User
+from accounts.models import AuditEntry, User
 from challenges.models import ImpactFactor, Metric
+from core.audit import audit_record
 from core.db import atomic_with_retry
 from core.permissions import MANAGE, require
 
@@ -50,4 +51,5 @@ def metric_create(
     if errors:
         raise ValidationError(errors)
     metric.save()
+    audit_record(AuditEntry.Kind.METRIC_CREATED, actor=actor, target=metric.name_en)
     return metric

@@ -19,7 +19,7 @@ from challenges.services.challenges import challenge_close_if_expired
 from core.notifications import Recipient, message_from_template, send_once
 from tenants.background import enqueue_on_commit
 from tenants.models import Organization
-from tenants.selectors import organization_url
+from tenants.selectors import organization_brand, organization_url
 
 EVENTS = ("goal_reached", "counterpart_delivered", "deadline_at_risk")
 REMINDER_WINDOW = dt.timedelta(days=3)
@@ -56,7 +56,7 @@ def challenge_event_notify(*, organization: Organization, challenge_id: int, eve
 
     def render(row: Notification) -> EmailMessage:
         body = render_to_string(f"emails/{event}.{row.language or organization.locale}.txt", context)
-        return message_from_template(body, row.recipient)
+        return message_from_template(body, row.recipient, organization_brand(organization))
 
     recipients = [
         Recipient(user.email, user.language or organization.locale, user.pk)

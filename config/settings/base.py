@@ -73,6 +73,8 @@ TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "tenants.middleware.OrganizationMiddleware",
+    # The request's id and client, for the audit trail and the logs.
+    "core.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything renders a page: it gives each request the nonce of its inline <style>.
     "csp.middleware.CSPMiddleware",
@@ -119,6 +121,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 # The rows that make every e-mail go at most once (core/notifications.py).
 NOTIFICATION_MODEL = "accounts.Notification"
+# The rows of the audit trail (core/audit.py).
+AUDIT_MODEL = "accounts.AuditEntry"
 AUTHENTICATION_BACKENDS = [
     # Refuses a throttled client before the password is even checked (accounts/throttling.py).
     "axes.backends.AxesStandaloneBackend",
@@ -147,9 +151,6 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 # The one-time "set your password" link sent to a new organisation's admin.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
-
-# URLs typed without a scheme (the admin's forms) are read as https://, as Django 6 will.
-FORMS_URLFIELD_ASSUME_HTTPS = True
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("fr", "Français")]
@@ -261,6 +262,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ChallengeStatusEnum": "challenges.models.Challenge.Status",
         "CounterpartStatusEnum": "challenges.models.Counterpart.Status",
+        "OrganizationKindEnum": "tenants.models.Organization.Kind",
+        "TeamKindEnum": "challenges.models.Team.Kind",
+        "AuditKindEnum": "accounts.models.AuditEntry.Kind",
     },
 }
 

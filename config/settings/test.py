@@ -1,6 +1,8 @@
 """Tests: the real PostgreSQL and Redis, fast hashing, e-mails kept in memory."""
 
 import os
+import tempfile
+from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import BASE_DOMAIN, env
@@ -23,6 +25,8 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 SITE_SCHEME = "http"
 SITE_PORT = 0
 ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}", "testserver"]
+# Uploaded files of a test run go to a folder of its own, never into the project's media/.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(Path(tempfile.gettempdir()) / f"crowdact-test-media-{os.getpid()}"))
 STORAGES = {
     "default": {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
