@@ -1,7 +1,7 @@
 """The public site: the bare BASE_DOMAIN (landing page, operator admin, health)."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from tenants import views
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("billing/", include("billing.urls")),  # Stripe's webhook: /billing/stripe/webhook/
 ]
 
 handler400 = "core.errors.bad_request"

@@ -59,6 +59,7 @@ INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in S
 ORGANIZATION_SETUP = [
     "accounts.services.organization_admin_setup",
     "challenges.library.library_setup",
+    "billing.services.billing_setup",
 ]
 
 TENANT_MODEL = "tenants.Organization"
@@ -167,7 +168,7 @@ MEDIA_URL = "media/"
 # Stored files live under MEDIA_ROOT/<schema name>/, one folder per organisation.
 MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
 STORAGES = {
-    "default": {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"},
+    "default": {"BACKEND": "tenants.storage.OrganizationFileStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
@@ -227,6 +228,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "challenges.tasks.deadline_reminders_everywhere",
         "schedule": crontab(hour=8, minute=0),
     },
+    # Billing (public schema): active participants to Stripe's meter (at most once a day per
+    # organisation, and once after each period), late payers past their grace period become
+    # read-only, events whose retries ran out go again, and each paying organisation is
+    # reconciled with Stripe nightly.
+    "billing-usage-reports": {"task": "billing.tasks.usage_reports_queue", "schedule": crontab(minute=20)},
+    "billing-grace-expire": {"task": "billing.tasks.billing_grace_expire", "schedule": crontab(minute=5)},
+    "billing-events-requeue": {"task": "billing.tasks.stripe_events_requeue", "schedule": crontab(minute=35)},
+    "billing-reconcile": {
+        "task": "billing.tasks.subscriptions_reconcile_queue",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 
 REST_FRAMEWORK = {
@@ -272,6 +284,9 @@ STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
+# Days a failed payment leaves before the organisation becomes read-only (municipalities get
+# BILLING_GRACE_DAYS_MUNICIPALITY, 30 by default: billing/selectors.py).
+BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=14)
 
 SESSION_COOKIE_HTTPONLY = True
 # A session ends after this long without a request (core/middleware.py renews it while in use).

@@ -26,9 +26,11 @@ SITE_SCHEME = "http"
 SITE_PORT = 0
 ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}", "testserver"]
 # Uploaded files of a test run go to a folder of its own, never into the project's media/.
-MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(Path(tempfile.gettempdir()) / f"crowdact-test-media-{os.getpid()}"))
+MEDIA_ROOT = env.path(
+    "MEDIA_ROOT", default=str(Path(tempfile.gettempdir()) / f"crowdact-test-media-{os.getpid()}")
+)
 STORAGES = {
-    "default": {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"},
+    "default": {"BACKEND": "tenants.storage.OrganizationFileStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 

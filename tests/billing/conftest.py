@@ -12,6 +12,7 @@ import re
 import secrets
 import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -204,3 +205,107 @@ def local_stripe(webhooks: WebhookReceiver) -> Iterator[LocalStripe]:
 @pytest.fixture
 def client(local_stripe: LocalStripe) -> stripe.StripeClient:
     return local_stripe.client()
+
+
+# The product against the local server ---------------------------------------------------------------
+#
+# The product's tests get a server of their own (not the one test_local_stripe.py shares), emptied
+# before each test, with the catalogue synced and the settings pointing at it. Its webhooks land in
+# a receiver here; `Billing.forward()` posts them, byte for byte and with their signatures, to the
+# product's endpoint, and runs what the endpoint queued (Celery runs inline in tests).
+
+WEBHOOK_PATH = "/billing/stripe/webhook/"
+
+
+def wait_idle(server: LocalStripe, timeout: float = 10) -> None:
+    """Until the server has delivered every webhook of what it did."""
+    deadline = time.monotonic() + timeout
+    while server.call("GET", "/_local/webhook")["pending"]:
+        if time.monotonic() > deadline:
+            raise AssertionError("local Stripe still has webhooks to deliver")
+        time.sleep(0.02)
+
+
+@pytest.fixture(scope="session")
+def product_webhooks() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture(scope="session")
+def product_stripe(product_webhooks: WebhookReceiver) -> Iterator[LocalStripe]:
+    server = start_local_stripe(product_webhooks, "whsec_" + secrets.token_hex(16))
+    yield server
+    server.stop()
+
+
+class Billing:
+    """The product configured against the local server, and its webhooks to hand on."""
+
+    def __init__(self, server: LocalStripe) -> None:
+        assert server.webhooks is not None
+        assert server.secret is not None
+        self.server, self.receiver, self.secret = server, server.webhooks, server.secret
+        self.client = server.client()
+        self.mark = len(self.receiver.deliveries)
+
+    def pending(self) -> list[Delivery]:
+        """The webhooks delivered since the last call, once the server has sent them all."""
+        wait_idle(self.server)
+        with self.receiver._changed:
+            deliveries = self.receiver.deliveries[self.mark :]
+            self.mark = len(self.receiver.deliveries)
+        return deliveries
+
+    def post(self, body: bytes, signature: str | None) -> Any:
+        from django.conf import settings
+        from django.test import Client
+
+        headers = {"Stripe-Signature": signature} if signature is not None else {}
+        client = Client(HTTP_HOST=settings.BASE_DOMAIN)
+        return client.post(WEBHOOK_PATH, body, content_type="application/json", headers=headers)
+
+    def forward(self, deliveries: list[Delivery] | None = None) -> list[Any]:
+        """Post the webhooks (by default: all new ones) to the product, running the queued work."""
+        from django.test import TestCase
+
+        responses = []
+        for delivery in self.pending() if deliveries is None else deliveries:
+            with TestCase.captureOnCommitCallbacks(execute=True):
+                responses.append(self.post(delivery.body, delivery.headers["Stripe-Signature"]))
+            assert responses[-1].status_code == 200, responses[-1].content
+        return responses
+
+    def sign(self, body: bytes) -> str:
+        """A Stripe-Signature for `body`, made now (for events replayed later than delivered)."""
+        return stripe.WebhookSignature.generate_signature_header(body.decode(), self.secret)
+
+    def pay_checkout(self, url: str, card: str = "4242 4242 4242 4242", **fields: str) -> Response:
+        """A person completes the hosted Checkout page (a form POST, the redirect not followed)."""
+        body = urllib.parse.urlencode({"card_number": card, **fields}).encode()
+        return http_request("POST", url, body, {"Content-Type": "application/x-www-form-urlencoded"})
+
+
+@pytest.fixture
+def billing(product_stripe: LocalStripe, settings: Any, db: None) -> Billing:
+    """Billing configured against an empty local server whose catalogue is synced."""
+    from billing.services import catalogue_sync
+
+    wait_idle(product_stripe)
+    product_stripe.call("POST", "/_local/reset")
+    settings.STRIPE_SECRET_KEY = API_KEY
+    settings.STRIPE_API_BASE = product_stripe.base_url
+    settings.STRIPE_WEBHOOK_SECRET = product_stripe.secret
+    catalogue_sync()
+    helper = Billing(product_stripe)
+    helper.pending()  # the catalogue's own events (product.created...) are not the test's
+    return helper
+
+
+def closed_port_url() -> str:
+    """An address where nothing listens: Stripe "unreachable"."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

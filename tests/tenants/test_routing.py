@@ -104,7 +104,9 @@ def test_cache_keys_are_separate_per_organisation(org_a, org_b):
 
 
 def test_stored_files_are_separate_per_organisation(org_a, org_b, settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path)
+    with tenant_context(org_a):
+        default_storage.path("before.txt")  # the storage has worked out its folder once already
+    settings.MEDIA_ROOT = str(tmp_path)  # and follows the new root all the same
     with tenant_context(org_a):
         name = default_storage.save("proofs/receipt.txt", ContentFile(b"alpha"))
         path_a = default_storage.path(name)
