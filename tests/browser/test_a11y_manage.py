@@ -6,6 +6,7 @@ form), a page not found. Each page is also checked at 320 CSS pixels wide (reflo
 """
 
 import datetime as dt
+import re
 import secrets
 from decimal import Decimal
 from typing import Any
@@ -121,6 +122,7 @@ def _organization_data(slug: str) -> dict[str, Any]:
         "skills": skills.pk,
         "draft": draft.pk,
         "team": teams[0].pk,
+        "person": people[1].pk,
     }
 
 
@@ -145,6 +147,13 @@ MANAGER_PAGES = {
     "edit a team": "/manage/teams/{team}/edit/",
     "join links": "/manage/join-links/",
     "new join link": "/manage/join-links/new/",
+    "organisation settings": "/manage/organization/",
+    "people": "/manage/people/",
+    "people, filtered": "/manage/people/?role=participant&status=active&q=a11y",
+    "a person": "/manage/people/{person}/",
+    "invite people": "/manage/people/invite/",
+    "import people": "/manage/people/import/",
+    "audit trail": "/manage/audit/",
     "page not found": "/manage/challenges/999999/",
 }
 
@@ -243,3 +252,58 @@ def test_manager_pages_reflow_on_a_320_pixel_wide_screen(page_for, site, slug):
     fixed = [name for name in REFLOW_PENDING if widths[name] <= 320]
     assert not too_wide, f"These pages scroll sideways at 320 px (their width in px): {too_wide}"
     assert not fixed, f"These pages reflow now: remove them from REFLOW_PENDING: {fixed}"
+
+
+@pytest.mark.parametrize("slug", ORGANIZATIONS)
+def test_the_settings_form_sent_back_with_errors_meets_wcag_aa(shared_page_for, axe_source, site, slug):
+    page = shared_page_for(slug, session_key=site[slug]["session"])
+    page.goto("/manage/organization/")
+
+    page.locator("#id_name").fill("")
+    page.locator("#id_headcount").fill("-4")
+    page.locator("form.stacked button[type=submit]").first.click()
+
+    page.locator(".error-summary").wait_for()
+    assert page.locator("[aria-invalid=true]").count() >= 2
+    assert_accessible(page, axe_source)
+
+
+@pytest.mark.parametrize("slug", ORGANIZATIONS)
+def test_the_import_preview_with_bad_lines_meets_wcag_aa(shared_page_for, axe_source, site, slug):
+    page = shared_page_for(slug, session_key=site[slug]["session"])
+    page.goto("/manage/people/import/")
+    team = TEXTS["en" if slug == "alpha" else "fr"]["teams"][0]
+    csv = f"email;name;team;role\nnew-a11y@{slug}.test;Noor;{team};participant\nnot-an-address;X;;boss\n"
+
+    page.locator("#id_file").set_input_files(
+        {"name": "people.csv", "mimeType": "text/csv", "buffer": csv.encode()}
+    )
+    page.locator("form.stacked button[type=submit]").first.click()
+
+    page.locator(".import-preview table").wait_for()
+    assert page.locator(".import-preview tr.bad").count() >= 2
+    assert_accessible(page, axe_source)
+
+
+@pytest.mark.parametrize("slug", ORGANIZATIONS)
+def test_the_invitation_page_meets_wcag_aa(shared_page_for, axe_source, site, slug):
+    from django.core import mail
+
+    from accounts.models import User
+    from accounts.people import person_invite
+
+    org = organization(slug)
+    mail.outbox = []
+    with tenant_context(org):
+        admin = User.objects.get(email=f"a11y-admin@{slug}.test")
+        person_invite(actor=admin, email=f"a11y-exec-{secrets.token_hex(3)}@{slug}.test", role="executive")
+    [message] = mail.outbox  # sent on commit: the browser tests' data is committed
+    path = re.search(rf"http://{slug}\.localhost(?::\d+)?(/account/invitation/[^/\s]+/)", str(message.body))
+    assert path, message.body
+    page = shared_page_for(slug)
+
+    response = page.goto(path.group(1))
+
+    assert response.status == 200
+    assert page.locator("input[type=password]").count() >= 1
+    assert_accessible(page, axe_source)
