@@ -1,3 +1,4 @@
+import time
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -6,14 +7,21 @@ from demo.seed import DEMO_PASSWORD, seed_demo
 
 
 class Command(BaseCommand):
-    help = "Create the demo organisations (acme, villeneuve) with people and teams. Safe to run again."
+    help = (
+        "Create the demo organisations (acme, villeneuve) with teams, hundreds of people and four months "
+        "of challenges. Safe to run again."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        started = time.monotonic()
         result = seed_demo()
+        elapsed = time.monotonic() - started
         if result.created:
             self.stdout.write(f"Created: {', '.join(result.created)}")
         else:
             self.stdout.write("Demo organisations already present: only what was missing was added.")
+        for summary in result.summaries:
+            self.stdout.write(f"  {summary.line()}")
         self.stdout.write(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
         for url, email, role in result.sign_ins:
             self.stdout.write(f"  {url:<40} {email:<30} {role}")
@@ -23,3 +31,4 @@ class Command(BaseCommand):
         )
         for name, url in result.join_links:
             self.stdout.write(f"  {name:<25} {url}")
+        self.stdout.write(f"Seeded in {elapsed:.1f} s")
