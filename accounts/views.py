@@ -114,8 +114,32 @@ def _audit_people() -> list[User]:
     return list(User.objects.filter(pk__in=ids).order_by("email"))
 
 
-def _change_text(change: dict[str, object]) -> str:
+# What the audit page calls each recorded field (the CSV keeps the field's own name).
+FIELD_LABELS = {
+    "name": gettext_lazy("Name"),
+    "headcount": gettext_lazy("Headcount"),
+    "locale": gettext_lazy("Language"),
+    "timezone": gettext_lazy("Time zone"),
+    "allowed_email_domains": gettext_lazy("Allowed e-mail domains"),
+    "embed_origins": gettext_lazy("Widget origins"),
+    "brand_color": gettext_lazy("Brand colour"),
+    "logo": gettext_lazy("Logo"),
+    "role": gettext_lazy("Role"),
+    "team": gettext_lazy("Team"),
+    "cause": gettext_lazy("Cause"),
+    "scope": gettext_lazy("Scope"),
+    "created": gettext_lazy("Created"),
+    "updated": gettext_lazy("Updated"),
+    "teams_created": gettext_lazy("Teams created"),
+    "join_link": gettext_lazy("Join link"),
+    "purchase_order_number": gettext_lazy("Purchase order"),
+}
+
+
+def _change_text(change: dict[str, object], *, labels: bool = True) -> str:
     field, old, new = change.get("field"), change.get("old"), change.get("new")
+    if labels:
+        field = FIELD_LABELS.get(str(field), field)
     if old in (None, "", []) and new not in (None, "", []):
         return f"{field}: {_plain(new)}"
     return f"{field}: {_plain(old)} → {_plain(new)}"
@@ -181,7 +205,7 @@ def _stream_rows(entries: QuerySet[AuditEntry]) -> Iterator[list[str]]:
             entry.get_kind_display(),
             person_label(entry.actor),
             person_label(entry.subject) if entry.subject_id else entry.target,
-            "; ".join(_change_text(change) for change in entry.changes),
+            "; ".join(_change_text(change, labels=False) for change in entry.changes),
             entry.client,
             entry.request_id,
         ]

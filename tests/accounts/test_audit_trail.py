@@ -127,3 +127,15 @@ def test_an_erased_actor_shows_as_erased_person_and_the_action_stays(trail, admi
     assert "erased person" in page
     assert "Tina Trail" not in page
     assert "trail.admin@alpha.test" not in page
+
+
+def test_the_page_names_changed_fields_in_words_and_the_csv_keeps_their_names(trail, admin):
+    services.challenge_cancel(
+        actor=admin, challenge_id=ChallengeFactory.create(status="draft").pk, cause="Roadworks"
+    )
+
+    page = trail.get("/manage/audit/").content.decode()
+    exported = b"".join(trail.get("/manage/audit/export.csv").streaming_content).decode()
+
+    assert "Cause: Roadworks" in page
+    assert "cause: Roadworks" in exported
