@@ -4,6 +4,9 @@ The organisations `alpha` and `beta` are provisioned once (schema, domain, roles
 the whole run; every test that touches the database runs inside a transaction that is rolled back,
 in the organisation's schema when it asks for one. That is the fast tenant test case: one schema per
 organisation, data gone after each test.
+
+People of organisation A, one per role, and organisation A's host signed in as each of them, are here
+for every test; the factories that make anyone else are in tests/factories.py.
 """
 
 import time
@@ -17,10 +20,13 @@ from django.test import Client
 from django.test.utils import setup_databases, teardown_databases
 from django_tenants.utils import tenant_context
 
+from accounts.models import User
+from accounts.roles import EXECUTIVE, ORG_ADMIN, PARTICIPANT
 from core import ratelimit
 from tenants.db import tenant_connection
 from tenants.models import Organization
 from tenants.services import organization_create
+from tests.factories import UserFactory
 
 ORGANIZATIONS = {
     "alpha": {"name": "Alpha Corp", "kind": "company", "admin_email": "admin@alpha.test", "locale": "en"},
@@ -80,6 +86,45 @@ def client_b(org_b: Organization) -> Client:
 @pytest.fixture
 def public_client(db: None) -> Client:
     return Client(HTTP_HOST=settings.BASE_DOMAIN)
+
+
+@pytest.fixture
+def admin(in_org_a: Organization) -> User:
+    """An organisation admin of A, Harriet HR (hr@alpha.test), besides the one provisioning made."""
+    return UserFactory.create(email="hr@alpha.test", display_name="Harriet HR", role=ORG_ADMIN)
+
+
+@pytest.fixture
+def executive(in_org_a: Organization) -> User:
+    """An executive of A (ceo@alpha.test): reads the dashboards, writes nothing."""
+    return UserFactory.create(email="ceo@alpha.test", role=EXECUTIVE)
+
+
+@pytest.fixture
+def participant(in_org_a: Organization) -> User:
+    """A participant of A, Paula Pledger (paula@alpha.test), her name hidden as by default."""
+    return UserFactory.create(email="paula@alpha.test", display_name="Paula Pledger", role=PARTICIPANT)
+
+
+@pytest.fixture
+def admin_client(client_a: Client, admin: User) -> Client:
+    """Organisation A's host, signed in as the admin."""
+    client_a.force_login(admin)
+    return client_a
+
+
+@pytest.fixture
+def executive_client(client_a: Client, executive: User) -> Client:
+    """Organisation A's host, signed in as the executive."""
+    client_a.force_login(executive)
+    return client_a
+
+
+@pytest.fixture
+def participant_client(client_a: Client, participant: User) -> Client:
+    """Organisation A's host, signed in as the participant."""
+    client_a.force_login(participant)
+    return client_a
 
 
 @pytest.fixture(autouse=True)

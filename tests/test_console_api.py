@@ -48,7 +48,9 @@ def test_an_admin_updates_the_organisation_with_a_message_per_bad_field(admin, o
     assert refused.status_code == 400
     assert set(refused.json()) == {"headcount"}  # checked by the serializer first
     again = client.patch(
-        f"{V1}/organization/", {"brand_color": "#FFFF00", "embed_origins": ["ftp://x"]}, content_type="application/json"
+        f"{V1}/organization/",
+        {"brand_color": "#FFFF00", "embed_origins": ["ftp://x"]},
+        content_type="application/json",
     )
     assert again.status_code == 400
     assert set(again.json()) == {"brand_color", "embed_origins"}
@@ -56,7 +58,12 @@ def test_an_admin_updates_the_organisation_with_a_message_per_bad_field(admin, o
     assert changed.json()["headcount"] == 1500
     assert Organization.objects.get(pk=org_a.pk).headcount == 1500
     executive = UserFactory.create(role=EXECUTIVE)
-    assert _client(executive).patch(f"{V1}/organization/", {"headcount": 1}, content_type="application/json").status_code == 403
+    assert (
+        _client(executive)
+        .patch(f"{V1}/organization/", {"headcount": 1}, content_type="application/json")
+        .status_code
+        == 403
+    )
 
 
 def test_the_people_api_lists_with_filters_and_an_admin_changes_role_team_and_activity(admin):
@@ -90,7 +97,9 @@ def test_the_people_api_lists_with_filters_and_an_admin_changes_role_team_and_ac
 def test_the_last_active_admin_cannot_be_demoted_through_the_api(in_org_a):
     only = User.objects.get(email="admin@alpha.test")
 
-    refused = _client(only).patch(f"{V1}/people/{only.pk}/", {"role": "participant"}, content_type="application/json")
+    refused = _client(only).patch(
+        f"{V1}/people/{only.pk}/", {"role": "participant"}, content_type="application/json"
+    )
 
     assert refused.status_code == 400
     assert "role" in refused.json()

@@ -12,8 +12,8 @@ from accounts.models import ApiToken, User
 from accounts.roles import EXECUTIVE, ORG_ADMIN, PARTICIPANT, roles_sync
 from accounts.tokens import api_token_create, api_token_hash
 from challenges.models import Team
+from tests.api import V1, api_client, post
 from tests.factories import UserFactory
-from tests.test_api import V1, api_client, post
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,8 @@ def bearer(secret: str, host: str = f"alpha.{settings.BASE_DOMAIN}", keyword: st
 
 
 @pytest.fixture
-def admin(in_org_a) -> User:
+def token_admin(in_org_a) -> User:
+    """An admin whose address the token list is checked against (the other tests use the shared admin)."""
     return UserFactory.create(email="admin.tokens@alpha.test", role=ORG_ADMIN)
 
 
@@ -184,10 +185,10 @@ def test_a_token_of_another_organisation_cannot_be_revoked_by_id(org_b, admin):
         assert ApiToken.objects.get(pk=b_token.pk).revoked_at is None
 
 
-def test_the_token_list_shows_whom_each_token_acts_as(admin):
-    api_token_create(actor=admin, name="CI")
+def test_the_token_list_shows_whom_each_token_acts_as(token_admin):
+    api_token_create(actor=token_admin, name="CI")
 
-    response = api_client(admin).get(f"{V1}/tokens/")
+    response = api_client(token_admin).get(f"{V1}/tokens/")
 
     assert response.json()["results"][0]["user"]["email"] == "admin.tokens@alpha.test"
 

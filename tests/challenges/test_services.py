@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from accounts.models import Notification
-from accounts.roles import EXECUTIVE, ORG_ADMIN
+from accounts.roles import EXECUTIVE
 from challenges import states
 from challenges.library import CHALLENGE_TEMPLATES, DEFAULT_METRICS
 from challenges.models import (
@@ -50,11 +50,6 @@ def _fields(**overrides):
         "goal_target": Decimal(3),
     }
     return {**fields, **overrides}
-
-
-@pytest.fixture
-def admin():
-    return UserFactory.create(role=ORG_ADMIN)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import pytest
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 
 from accounts.models import AuditEntry, Invitation, User
 from accounts.roles import EXECUTIVE, ORG_ADMIN, PARTICIPANT
@@ -63,10 +62,10 @@ def test_search_finds_e_mails_and_shown_names_only(console):
 
 def test_filters_by_role_team_and_status(console):
     team = TeamFactory.create(name="Sales")
-    executive = UserFactory.create(email="exec@alpha.test", role=EXECUTIVE)
+    UserFactory.create(email="exec@alpha.test", role=EXECUTIVE)
     member = UserFactory.create(email="member@alpha.test")
     services.team_join(actor=member, team=team)
-    gone = UserFactory.create(email="gone@alpha.test", is_active=False)
+    UserFactory.create(email="gone@alpha.test", is_active=False)
 
     def emails(**params: object) -> list[str]:
         return _rows(console.get("/manage/people/", params).content.decode())
@@ -75,11 +74,12 @@ def test_filters_by_role_team_and_status(console):
     assert emails(team=str(team.pk)) == ["member@alpha.test"]
     assert emails(status="deactivated") == ["gone@alpha.test"]
     assert "gone@alpha.test" not in emails(status="active")
-    assert executive.pk and gone.pk
 
 
 @pytest.mark.parametrize("people", [5, 120])
-def test_the_list_costs_the_same_queries_whatever_the_number_of_people(console, people, django_assert_num_queries):
+def test_the_list_costs_the_same_queries_whatever_the_number_of_people(
+    console, people, django_assert_num_queries
+):
     team = TeamFactory.create()
     for index in range(people):
         person = UserFactory.create(email=f"p{index:03}@alpha.test")
@@ -131,7 +131,9 @@ def test_a_deactivated_person_cannot_sign_in_and_what_they_did_still_counts(cons
 
     challenge.refresh_from_db()
     assert challenge.pledge_count == 1
-    signed = other.post("/account/sign-in/", {"username": "leaver@alpha.test", "password": "correct-horse-battery"})
+    signed = other.post(
+        "/account/sign-in/", {"username": "leaver@alpha.test", "password": "correct-horse-battery"}
+    )
     assert signed.status_code == 200  # the form again: no sign-in
     assert other.get("/manage/challenges/").status_code == 302
     assert console.post(f"/manage/people/{person.pk}/active/", {"active": "1"}).status_code == 302
@@ -149,17 +151,23 @@ def _invitation_link(message: mail.EmailMessage) -> str:
     return match.group(1)
 
 
-def test_an_invited_executive_sets_a_password_through_a_one_time_link(console, django_capture_on_commit_callbacks):
+def test_an_invited_executive_sets_a_password_through_a_one_time_link(
+    console, django_capture_on_commit_callbacks
+):
     mail.outbox = []
     with django_capture_on_commit_callbacks(execute=True):
-        response = console.post("/manage/people/invite/", {"email": "New.Exec@alpha.test", "role": "executive"})
+        response = console.post(
+            "/manage/people/invite/", {"email": "New.Exec@alpha.test", "role": "executive"}
+        )
 
     assert response.status_code == 302
     assert len(mail.outbox) == 1
     path = _invitation_link(mail.outbox[0])
     guest = Client(HTTP_HOST="alpha.localhost")
     assert "Choose a password" in guest.get(path).content.decode()
-    accepted = guest.post(path, {"new_password1": "a-long-new-password-42", "new_password2": "a-long-new-password-42"})
+    accepted = guest.post(
+        path, {"new_password1": "a-long-new-password-42", "new_password2": "a-long-new-password-42"}
+    )
     assert accepted.status_code == 302
     assert guest.get("/manage/challenges/").status_code == 200
     assert guest.post(path, {}).status_code == 410
@@ -227,7 +235,9 @@ def test_a_file_is_checked_line_by_line_before_anything_is_written(console, org_
     assert "<strong>5</strong> lines" in page
     assert "<strong>1</strong> ready" in page
     for line, column in [(3, "email"), (4, "email"), (5, "email"), (6, "role")]:
-        assert re.search(rf'<tr class="bad"><th scope="row">{line}</th><td>[^<]*</td><td>{column}</td>', page), line
+        assert re.search(
+            rf'<tr class="bad"><th scope="row">{line}</th><td>[^<]*</td><td>{column}</td>', page
+        ), line
     assert "Already on line 2." in page
 
 
@@ -267,7 +277,9 @@ def test_all_or_nothing_writes_nothing_when_a_line_is_bad(console):
     before = User.objects.count()
     _upload(console, "email;name;team;role\nok@alpha.test;Ok;;\nbad-address;;;\n")
 
-    page = console.post("/manage/people/import/confirm/", {"all_or_nothing": "on"}, follow=True).content.decode()
+    page = console.post(
+        "/manage/people/import/confirm/", {"all_or_nothing": "on"}, follow=True
+    ).content.decode()
 
     assert "nothing was imported" in page
     assert User.objects.count() == before

@@ -197,7 +197,9 @@ def test_executives_read_the_settings_and_nobody_but_an_admin_changes_them(org_a
     assert Organization.objects.filter(pk=org_a.pk).values().get() == before
 
 
-def test_the_organisations_e_mails_carry_its_colour_and_logo(admin_page, org_a, django_capture_on_commit_callbacks):
+def test_the_organisations_e_mails_carry_its_colour_and_logo(
+    admin_page, org_a, django_capture_on_commit_callbacks
+):
     from django.core import mail
 
     _post(admin_page, org_a, brand_color="#7A1F5C", logo=_image("PNG"))

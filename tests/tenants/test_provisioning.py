@@ -110,7 +110,10 @@ def test_every_bad_field_is_named_at_once():
 def test_a_failure_after_the_schema_exists_rolls_everything_back(settings):
     """A step of ORGANIZATION_SETUP fails after the schema, the admin and the library exist."""
     before = _counts()
-    settings.ORGANIZATION_SETUP = [*settings.ORGANIZATION_SETUP, "tests.test_provisioning.failing_step"]
+    settings.ORGANIZATION_SETUP = [
+        *settings.ORGANIZATION_SETUP,
+        "tests.tenants.test_provisioning.failing_step",
+    ]
 
     with pytest.raises(RuntimeError):
         organization_create(slug="epsilon", name="Epsilon", kind="company", admin_email="a@epsilon.test")
@@ -124,7 +127,10 @@ def failing_step(provisioning: object) -> None:
 
 
 def test_the_steps_run_in_the_order_of_organization_setup_in_the_new_schema(settings):
-    settings.ORGANIZATION_SETUP = ["tests.test_provisioning.recording_step", *settings.ORGANIZATION_SETUP]
+    settings.ORGANIZATION_SETUP = [
+        "tests.tenants.test_provisioning.recording_step",
+        *settings.ORGANIZATION_SETUP,
+    ]
     RECORDED.clear()
 
     provisioned = organization_create(slug="eta", name="Eta", kind="company", admin_email="a@eta.test")
