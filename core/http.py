@@ -60,7 +60,8 @@ class RequestContext:
 
 
 _request_context: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
-    "crowdact_request", default=RequestContext()  # noqa: B039 - frozen: nothing mutates it
+    "crowdact_request",
+    default=RequestContext(),  # noqa: B039 - frozen: nothing mutates it
 )
 
 
