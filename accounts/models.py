@@ -181,6 +181,10 @@ class AuditEntry(models.Model):
         API_TOKEN_CREATED = "api_token_created", _("API token created")
         API_TOKEN_REVOKED = "api_token_revoked", _("API token revoked")
         BILLING_CHANGED = "billing_changed", _("Billing changed")
+        PLAN_CHANGED = "plan_changed", _("Plan changed")
+        CHECKOUT_STARTED = "checkout_started", _("Online payment started")
+        SERVICE_BOUGHT = "service_bought", _("Paid service bought")
+        MUNICIPALITY_SUBSCRIBED = "municipality_subscribed", _("Municipality plan set up")
 
     kind = models.CharField(max_length=40, choices=Kind.choices)
     actor = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")

@@ -113,6 +113,7 @@ from accounts.tokens import PREFIX_LENGTH, SECRET_PREFIX, api_token_hash
 from benchmarks.pledgebench.models import BareInsert
 from challenges.models import Challenge, ChallengeEvent, Contribution, Metric, Pledge, Team, TeamMembership
 from challenges.services import CounterpartInput, challenge_create, challenge_publish
+from tenants.models import Organization
 from tenants.selectors import organization_host
 from tenants.services import organization_create
 
@@ -292,6 +293,10 @@ def organizations_create() -> dict[str, Any]:
         provisioned = organization_create(
             slug=slug, name=slug.replace("-", " ").title(), kind="company", admin_email=f"admin@{slug}.test"
         )
+        # On the plan such a company would need: Discovery opens one challenge and admits 50 active
+        # participants (billing.limits); Business's limits are checked on every pledge, as in the product.
+        Organization.objects.filter(pk=provisioned.organization.pk).update(plan=Organization.Plan.BUSINESS)
+        provisioned.organization.refresh_from_db()
         created[slug] = provisioned.organization
         line(f"organisation {slug}: provisioned in {time.perf_counter() - start:.2f} s ({provisioned.url})")
     return created

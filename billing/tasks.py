@@ -82,3 +82,15 @@ def billing_grace_expire() -> int:
 def stripe_events_requeue() -> int:
     """Beat, hourly: events whose processing ran out of retries are queued again."""
     return services.stripe_events_requeue()
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def billing_dunning_notify(organization_id: int, event: str) -> int:
+    """The admins' e-mail about a failed payment, read-only soon, or read-only (once each)."""
+    return services.billing_dunning_notify(organization_id, event)
+
+
+@shared_task
+def billing_grace_reminders_queue() -> int:
+    """Beat, hourly: admins whose organisation becomes read-only within three days are reminded."""
+    return services.billing_grace_reminders_queue()

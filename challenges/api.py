@@ -385,7 +385,7 @@ class ChallengePublishApi(APIView):
         operation_id="challenge_publish",
         tags=["challenges"],
         request=None,
-        responses={200: ChallengeOutput, **error_responses(400, 404, 409)},
+        responses={200: ChallengeOutput, **error_responses(400, 402, 404, 409)},
         description="draft → open.",
     )
     def post(self, request: Request, challenge_id: int) -> Response:
@@ -483,7 +483,7 @@ class PledgeCreateApi(APIView):
         operation_id="pledge_create",
         tags=["pledges"],
         request=Input,
-        responses={201: PledgeOutput, **error_responses(400, 404, 409)},
+        responses={201: PledgeOutput, **error_responses(400, 402, 404, 409)},
         description="Pledge to the challenge, for oneself.",
     )
     def post(self, request: Request, challenge_id: int) -> Response:
@@ -603,7 +603,7 @@ class ContributionListCreateApi(APIView):
         operation_id="contribution_create",
         tags=["contributions"],
         request=ContributionInput,
-        responses={201: ContributionOutput, **error_responses(400, 409)},
+        responses={201: ContributionOutput, **error_responses(400, 402, 409)},
         description="Log a quantity (or hours on a skill slot) for oneself.",
     )
     def post(self, request: Request) -> Response:

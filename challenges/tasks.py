@@ -1,6 +1,8 @@
 """Background work on challenges. Each task takes ids, runs in the schema it was sent from, is safe
 to run twice, and calls one service."""
 
+import datetime as dt
+
 from celery import shared_task
 
 from challenges.services import notifications
@@ -12,6 +14,14 @@ from tenants.selectors import current_organization
 def notify_challenge_event(challenge_id: int, event: str) -> int:
     return notifications.challenge_event_notify(
         organization=current_organization(), challenge_id=challenge_id, event=event
+    )
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_plan_limit(event: str, period_start: str) -> int:
+    """The admins told that the plan's active participants are near or at the limit (once a period)."""
+    return notifications.plan_limit_notify(
+        organization=current_organization(), event=event, period_start=dt.datetime.fromisoformat(period_start)
     )
 
 

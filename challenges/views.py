@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -22,10 +23,12 @@ from challenges import forms, selectors, services
 from challenges.library import CHALLENGE_TEMPLATES, TEMPLATES_BY_KEY
 from challenges.models import Challenge, ChallengeEvent, Counterpart, Metric, Team
 from challenges.states import CHALLENGE_TRANSITIONS
+from core.errors import PaymentRequired
 from core.pages import error_summary, manager_required, reader_required, refused
 from core.permissions import MANAGE
 from core.transitions import TransitionRefused
 from tenants.http import request_organization
+from tenants.limits import billing_path
 
 PAGE_SIZE = 50
 
@@ -211,6 +214,12 @@ def manage_challenge_publish(request: HttpRequest, pk: int) -> HttpResponse:
     challenge = get_object_or_404(Challenge, pk=pk)
     try:
         services.challenge_publish(actor=request_user(request), challenge_id=challenge.pk)
+    except PaymentRequired as error:
+        # The plan's open challenges are all taken (or the organisation is read-only): where to upgrade.
+        messages.error(
+            request,
+            format_html('{} <a href="{}">{}</a>', str(error), billing_path(), _("See the plans and upgrade")),
+        )
     except (TransitionRefused, ValidationError) as error:
         refused(request, error)
     else:

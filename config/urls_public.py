@@ -13,6 +13,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("billing/", include("billing.urls")),  # Stripe's webhook: /billing/stripe/webhook/
+    path("signup/", include("tenants.urls_signup")),  # self-service sign-up (tenants/signup.py)
 ]
 
 handler400 = "core.errors.bad_request"

@@ -3,7 +3,8 @@
 Errors are JSON. A refused input is HTTP 400 with a list of messages per field (nested fields
 flattened to dotted paths: `counterpart.currency`, `skill_slots.1.skill`); anything else is
 `{"detail": "..."}`: 401 without valid credentials, 403 without the permission, 404, and 409 for a
-transition the state of a thing does not allow.
+transition the state of a thing does not allow; 402 `{"detail": "...", "upgrade_url": "..."}` when the
+organisation's plan allows no more, or the organisation is read-only until it pays.
 """
 
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView, exception_handler
 
+from core.errors import PaymentRequired
 from core.permissions import can_manage, can_read_all
 from core.transitions import TransitionRefused
 
@@ -82,7 +84,9 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """The services' exceptions as HTTP answers: ValidationError 400, PermissionDenied 403,
-    TransitionRefused 409."""
+    PaymentRequired 402 (with the billing page's address), TransitionRefused 409."""
+    if isinstance(exc, PaymentRequired):
+        return Response({"detail": str(exc), "upgrade_url": exc.upgrade_url}, status=402)
     if isinstance(exc, DjangoValidationError):
         detail: Any = exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}
         exc = exceptions.ValidationError(detail)
@@ -106,6 +110,16 @@ class ErrorOutput(serializers.Serializer[Any]):
         ref_name = "Error"
 
 
+class PaymentRequiredOutput(serializers.Serializer[Any]):
+    detail = serializers.CharField()
+    upgrade_url = serializers.URLField(
+        help_text="The organisation's billing page, where it upgrades or pays."
+    )
+
+    class Meta:
+        ref_name = "PaymentRequired"
+
+
 FIELD_ERRORS_SCHEMA = {
     "type": "object",
     "description": "Messages per field; nested fields as dotted paths, e.g. `counterpart.currency`.",
@@ -114,6 +128,7 @@ FIELD_ERRORS_SCHEMA = {
 _ERROR_DESCRIPTIONS = {
     400: "Invalid input: messages per field.",
     401: "No valid credentials.",
+    402: "The organisation's plan allows no more of this, or the organisation is read-only until it pays.",
     403: "Not allowed for this person.",
     404: "Not found in this organisation.",
     409: "Not possible in the current state.",
@@ -124,7 +139,7 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
     """The documented error answers of an operation (401 and 403 always apply)."""
     responses = {}
     for code in sorted({401, 403, *codes}):
-        body: Any = FIELD_ERRORS_SCHEMA if code == 400 else ErrorOutput
+        body: Any = {400: FIELD_ERRORS_SCHEMA, 402: PaymentRequiredOutput}.get(code, ErrorOutput)
         responses[code] = OpenApiResponse(response=body, description=_ERROR_DESCRIPTIONS[code])
     return responses
 

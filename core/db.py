@@ -50,3 +50,16 @@ def atomic_with_retry(func: Callable[P, R]) -> Callable[P, R]:
         raise AssertionError("unreachable")
 
     return wrapped
+
+
+def advisory_xact_lock(namespace: int, key: int) -> None:
+    """Wait for PostgreSQL's advisory lock (`namespace`, `key`), held until the transaction ends.
+
+    It serialises writes that must see each other's rows and have no row of their own to lock (the
+    last place on a plan, say). Each use names its own 32-bit namespace, so that two uses never wait
+    for each other.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("advisory_xact_lock needs a transaction: it is released when it ends.")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, key])

@@ -1,4 +1,5 @@
-"""Error answers: JSON under /api/, like every other API error; the plain pages elsewhere.
+"""Error answers: JSON under /api/, like every other API error; the plain pages elsewhere. And the
+refusals that ask the organisation to pay (HTTP 402): a plan's limit reached, or read-only mode.
 
 Django answers an unknown URL, a refused request (a body too large, a bad Host) or a crash before
 any API view runs, so DRF's exception handler never sees them: these handlers, named in both URL
@@ -10,7 +11,35 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
 
+from core.transitions import TransitionRefused
+
 API_PREFIX = "/api/"
+
+
+class PaymentRequired(TransitionRefused):
+    """Refused until the organisation upgrades or pays: a sentence for a person, and the billing
+    page's address (`upgrade_url`). HTTP 402 with both in the API; a message on the pages (it is a
+    TransitionRefused, so every page that shows a refusal shows this one too)."""
+
+    def __init__(self, message: str, *, upgrade_url: str) -> None:
+        super().__init__(message)
+        self.upgrade_url = upgrade_url
+
+
+class PlanLimitReached(PaymentRequired):
+    """The organisation's plan allows no more of `limit` ("open_challenges", "active_participants")."""
+
+    def __init__(self, message: str, *, upgrade_url: str, limit: str) -> None:
+        super().__init__(message, upgrade_url=upgrade_url)
+        self.limit = limit
+
+
+class OrganizationReadOnly(PaymentRequired):
+    """The organisation is read-only (unpaid past its grace period): it reads, it does not write."""
+
+
+def payment_required_response(error: PaymentRequired, status: int = 402) -> JsonResponse:
+    return JsonResponse({"detail": str(error), "upgrade_url": error.upgrade_url}, status=status)
 
 
 def _is_api(request: HttpRequest) -> bool:

@@ -1,11 +1,14 @@
-"""Demo data at real scale: two organisations with four months of history. Running it again changes
-nothing.
+"""Demo data at real scale: three organisations, two of them with four months of history. Running it
+again changes nothing.
 
 Acme Industries (a company, English) and the Ville de Villeneuve (a municipality, French): teams with
 their headcounts, hundreds of people who joined over the months, and challenges of the past four
 months and the next two in every state a challenge can be in. What happened is planned in memory
 (demo/plan.py, from demo/stories.py), then written through the product's services where an admin
 or the system acts and in bulk for the participants' pledges and entries (demo/history.py says why).
+They pay: through Stripe when it is configured, else with the plan set directly
+(demo/subscriptions.py). Le Petit Atelier (a small company, French) is on the free Discovery plan
+and close to its limits, everything written through the services (demo/atelier.py).
 """
 
 import datetime as dt
@@ -21,10 +24,12 @@ from django_tenants.utils import tenant_context
 from accounts.models import User
 from accounts.roles import EXECUTIVE, ORG_ADMIN, PARTICIPANT
 from accounts.services import user_create
+from billing.limits import calendar_month
+from billing.selectors import active_participants_this_period, plan_limits
 from challenges.library import library_install
 from challenges.models import Challenge, Contribution, Pledge, Team, TeamMembership
 from challenges.services import team_create, team_update
-from demo import history
+from demo import atelier, history, subscriptions
 from demo.history import happened_at
 from demo.plan import DAY, HOUR, MINUTE, OrganizationPlan, organization_plan
 from demo.stories import DEMO_ORGANIZATIONS, DemoOrganization
@@ -73,6 +78,8 @@ class SeedResult:
     sign_ins: list[tuple[str, str, str]] = field(default_factory=list)  # url, email, role
     join_links: list[tuple[str, str]] = field(default_factory=list)  # organisation name, url
     summaries: list[OrganizationSummary] = field(default_factory=list)
+    billing: list[str] = field(default_factory=list)  # each organisation's plan, subscription, invoices
+    stripe: bool = False  # billed through Stripe (else the plans were set directly)
 
 
 class _DemoPassword:
@@ -89,8 +96,12 @@ class _DemoPassword:
 
 
 def seed_demo(now: dt.datetime | None = None) -> SeedResult:
+    """Raises subscriptions.DemoStripeError, before anything is written, when Stripe is configured
+    but does not answer or lacks the catalogue's prices."""
     now = now or timezone.now()
-    result = SeedResult()
+    result = SeedResult(stripe=subscriptions.stripe_configured())
+    if result.stripe:
+        subscriptions.stripe_check()
     password = _DemoPassword()
     # A platform operator lives in the public schema and uses the admin on the bare domain.
     if not User.objects.filter(email=OPERATOR_EMAIL).exists():
@@ -98,7 +109,7 @@ def seed_demo(now: dt.datetime | None = None) -> SeedResult:
         User.objects.filter(pk=operator.pk).update(password=password())
     result.sign_ins.append((site_url(settings.BASE_DOMAIN, "/admin/"), OPERATOR_EMAIL, "Platform operator"))
     for demo in DEMO_ORGANIZATIONS:
-        organization = _organization_seed(demo, organization_plan(demo, now), password, result)
+        organization = _organization_seed(demo, now, password, result)
         url = organization_url(organization)
         result.sign_ins += [(url, demo.admin[0], ORG_ADMIN), (url, demo.executive[0], EXECUTIVE)]
         result.sign_ins += [(url, demo.participant, PARTICIPANT)]
@@ -106,19 +117,35 @@ def seed_demo(now: dt.datetime | None = None) -> SeedResult:
 
 
 def _organization_seed(
-    demo: DemoOrganization, plan: OrganizationPlan, password: _DemoPassword, result: SeedResult
+    demo: DemoOrganization, now: dt.datetime, password: _DemoPassword, result: SeedResult
 ) -> Organization:
-    """One organisation: provisioned, set up by its admin, then its people and its history; only
-    what is missing."""
+    """One organisation: provisioned, on its plan, set up by its admin, then its people and its
+    history; only what is missing."""
     organization = Organization.objects.filter(schema_name=demo.slug).first()
+    created = organization is None
     if organization is None:
         organization = organization_create(
             slug=demo.slug, name=demo.name, kind=demo.kind, admin_email=demo.admin[0], locale=demo.locale
         ).organization
+    on_discovery = demo.billing_plan == Organization.Plan.DISCOVERY
+    if on_discovery:  # small and new: its month so far, through the services (limits apply)
+        plan = atelier.organization_plan(demo, now, calendar_month(organization, now)[0])
+    else:
+        plan = organization_plan(demo, now)
+    if created:
         Organization.objects.filter(pk=organization.pk).update(created_at=plan.provisioned_at)
         result.created.append(demo.slug)
-    if organization.plan == Organization.Plan.DISCOVERY:
-        _billing_plan_set(organization, demo.billing_plan)
+    if not on_discovery:  # before its challenges: Discovery's limits would refuse most of them
+        with tenant_context(organization):
+            admin = User.objects.get(email=demo.admin[0])
+            result.billing.append(
+                subscriptions.plan_ensure(
+                    organization,
+                    demo.billing_plan,
+                    admin,
+                    purchase_order=subscriptions.PURCHASE_ORDER.format(year=now.year),
+                )
+            )
     with tenant_context(organization), transaction.atomic():
         library_install()
         admin = _staff_ensure(demo, plan, password)
@@ -138,21 +165,33 @@ def _organization_seed(
         teams = _teams_ensure(demo, plan, admin)
         people = history.people_write(plan, admin=admin, teams=teams, password=password)
         join_link = _join_link_ensure(demo, plan, admin)
-        _challenges_ensure(demo, plan, admin, people)
+        if on_discovery:
+            atelier.challenges_write(plan, admin=admin, people=people, locale=demo.locale)
+        else:
+            _challenges_ensure(demo, plan, admin, people)
         result.summaries.append(_summary(demo, plan.now))
+    if on_discovery:
+        if result.stripe:
+            subscriptions.customer_ensure(organization)
+        result.billing.append(_usage_line(organization))
     result.join_links.append((demo.name, join_link_url(join_link, organization)))
     return organization
 
 
-def _billing_plan_set(organization: Organization, plan: str) -> None:
-    """The demo organisations are paying customers, on the plan their kind takes.
+def _usage_line(organization: Organization) -> str:
+    """What a limited plan's organisation uses of it now, as its billing page shows it."""
+    limits = plan_limits(organization)
+    with tenant_context(organization):
+        open_challenges = Challenge.objects.filter(status=Status.OPEN).count()
+    active = active_participants_this_period(organization)
+    return (
+        f"{organization.name}: Discovery, {active} of {_limit(limits.active_participants)} active "
+        f"participants this month, {open_challenges} of {_limit(limits.open_challenges)} open challenge(s)"
+    )
 
-    Demo only: in the product the plan follows Stripe (webhooks, then billing's refresh); there is no
-    Stripe subscription behind this one, so a reconciliation against a configured Stripe would put
-    the organisation back on Discovery.
-    """
-    Organization.objects.filter(pk=organization.pk).update(plan=plan)
-    organization.plan = plan
+
+def _limit(limit: int | None) -> str:
+    return "unlimited" if limit is None else str(limit)
 
 
 def _staff_ensure(demo: DemoOrganization, plan: OrganizationPlan, password: _DemoPassword) -> User:
@@ -198,7 +237,7 @@ def _join_link_ensure(demo: DemoOrganization, plan: OrganizationPlan, admin: Use
     )
     if active is not None:
         return active
-    label = "Intranet" if demo.locale == Organization.Locale.ENGLISH else "Intranet de la ville"
+    label = "Intranet de la ville" if demo.kind == Organization.Kind.MUNICIPALITY else "Intranet"
     with happened_at(plan.join_link_at):
         join_link = join_link_create(actor=admin, label=label)
     join_link.refresh_from_db(fields=["created_at"])

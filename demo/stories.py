@@ -1,5 +1,9 @@
-"""What the two demo organisations are and what happened in them: teams, a few named people, and the
+"""What the demo organisations are and what happened in them: teams, a few named people, and the
 story of each challenge (when it ran, how far it got, how it ended), all in days from today.
+
+Acme and Villeneuve are paying customers with four months of history. Le Petit Atelier is small and
+new, on the free Discovery plan, and close to its limits: its one open challenge started this month
+and most of its people took part in it (demo/atelier.py plans and writes it).
 
 Titles and texts come from the template library (challenges.library) in the organisation's
 language where a template fits; the others are written here, in that language only.
@@ -355,7 +359,56 @@ VILLENEUVE = DemoOrganization(
     ],
 )  # fmt: skip
 
-DEMO_ORGANIZATIONS = [ACME, VILLENEUVE]
+# On Discovery (one open challenge, 50 active participants a month): its open challenge starts at the
+# beginning of the current month whatever `start` says, and `people` of its people pledge to it this
+# month, so the billing page shows the limits nearly reached.
+ATELIER = DemoOrganization(
+    slug="atelier",
+    name="Le Petit Atelier",
+    kind=Organization.Kind.COMPANY,
+    locale=Organization.Locale.FRENCH,
+    email_domain="petit-atelier.example",
+    headcount=64,
+    billing_plan=Organization.Plan.DISCOVERY,
+    brand_color="#047857",
+    admin=("rh@petit-atelier.example", "Margaux Roux (RH)"),
+    executive=("direction@petit-atelier.example", "Antoine Blanc (gérant)"),
+    participant="jules@petit-atelier.example",
+    teams=[
+        ("Atelier", Team.Kind.DEPARTMENT, 34, 0.55),
+        ("Boutique", Team.Kind.SITE, 16, 0.25),
+        ("Bureau", Team.Kind.DEPARTMENT, 12, 0.20),
+    ],
+    participants=48,
+    named=[NamedPerson("jules@petit-atelier.example", "Jules Mercier", 0, password=True)],
+    deactivated=0,
+    stories=[
+        Story(
+            "tasses", Outcome.ON_TRACK, start=0, days=30, target=E(55), people=45,
+            texts=Texts(
+                "Zéro gobelet : 55 tasses à l'atelier",
+                "Si 55 d'entre nous apportent leur tasse au lieu de prendre un gobelet jetable, "
+                "l'atelier installe une fontaine à eau et offre une tasse gravée à chacun.",
+                "J'apporte ma tasse",
+                "Une fontaine à eau filtrée et une tasse gravée pour chacun",
+                Category.CONSUMPTION, GoalKind.PARTICIPANTS,
+            ),
+        ),
+        Story(
+            "covoiturage", Outcome.DRAFT, start=20, days=30, target=E(20),
+            texts=Texts(
+                "20 collègues au covoiturage",
+                "Si 20 collègues covoiturent au moins deux fois par semaine, l'atelier réserve les "
+                "meilleures places du parking aux covoitureurs.",
+                "Je covoiture au moins deux fois par semaine",
+                "Des places de parking réservées aux covoitureurs",
+                Category.ENVIRONMENT, GoalKind.PARTICIPANTS,
+            ),
+        ),
+    ],
+)  # fmt: skip
+
+DEMO_ORGANIZATIONS = [ACME, VILLENEUVE, ATELIER]
 
 # A quantity logged in one go, typically, and its step: commuting by bike both ways, a bag of litter…
 ENTRY_SIZES: dict[str, tuple[Decimal, Decimal]] = {

@@ -42,6 +42,16 @@ browser_tools_install() {
         DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
     fi
+    # The report tests read PDFs as text and pages (pdftotext, pdftoppm: Debian's poppler-utils).
+    if ! command -v pdftoppm >/dev/null 2>&1 || ! command -v pdftotext >/dev/null 2>&1; then
+        if [ "$(id -u)" -ne 0 ]; then
+            echo "The report tests need pdftotext and pdftoppm: install Debian's poppler-utils (sudo apt-get install poppler-utils) and run this again." >&2
+            return 1
+        fi
+        echo "Installing Debian's poppler-utils for the report tests (once)…"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
+    fi
     # npm ci again only when package-lock.json changed since the last install.
     local stamp
     stamp="node_modules/.installed-$(sha256sum package-lock.json | cut -c1-16)"

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from tenants.models import Domain, Organization
+from tenants.models import Domain, Organization, SignupRequest
 from tenants.services import organization_reactivate, organization_suspend
 
 
@@ -47,3 +47,24 @@ class OrganizationAdmin(admin.ModelAdmin):
         for organization in queryset:
             organization_reactivate(organization)
         self.message_user(request, f"{queryset.count()} organisation(s) reactivated.", messages.SUCCESS)
+
+
+@admin.register(SignupRequest)
+class SignupRequestAdmin(admin.ModelAdmin):
+    """Self-service sign-ups, read-only: they change through their own pages and the provisioning."""
+
+    list_display = ["organization_name", "slug", "kind", "email", "status", "failure", "created_at"]
+    list_filter = ["status", "kind", "locale", "failure"]
+    search_fields = ["organization_name", "slug", "email"]
+    list_select_related = ["organization"]
+    date_hierarchy = "created_at"
+    exclude = ["key_hash"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

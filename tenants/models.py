@@ -107,3 +107,69 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class SignupRequest(models.Model):
+    """A self-service sign-up on the public site, from the form to the organisation it becomes.
+
+    Lives in the public schema. Only the SHA-256 of the confirmation secret is kept. While a sign-up
+    is pending (unexpired), confirmed or being provisioned, it holds its slug: the partial unique
+    constraint makes two sign-ups for one address impossible, whatever their timing.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the address to be confirmed"
+        CONFIRMED = "confirmed", "Confirmed, waiting to be provisioned"
+        PROVISIONING = "provisioning", "Being provisioned"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired without confirmation"
+
+    class Step(models.TextChoices):
+        SPACE = "space", "Creating the space"
+        LIBRARY = "library", "Setting up the challenge library"
+        READY = "ready", "Ready"
+
+    class Failure(models.TextChoices):
+        SLUG_TAKEN = "slug_taken", "The slug was taken in the meantime"
+        ERROR = "error", "Provisioning failed"
+
+    # The statuses in which a sign-up holds its slug (a pending one only until it expires).
+    HOLDS_SLUG = (Status.PENDING, Status.CONFIRMED, Status.PROVISIONING)
+
+    email = models.EmailField()
+    person_name = models.CharField(max_length=150)
+    organization_name = models.CharField(max_length=200)
+    slug = models.CharField(max_length=63)
+    kind = models.CharField(max_length=20, choices=Organization.Kind.choices)
+    locale = models.CharField(max_length=2, choices=Organization.Locale.choices)
+    language = models.CharField(max_length=2, help_text="The language of the pages it was made in.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    step = models.CharField(max_length=20, choices=Step.choices, blank=True)
+    failure = models.CharField(max_length=20, choices=Failure.choices, blank=True)
+    error = models.TextField(blank=True, help_text="What went wrong, for operators.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    client = models.CharField(max_length=64, blank=True, help_text="The client address it came from.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(help_text="The confirmation link works until then.")
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "sign-up"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slug"],
+                condition=models.Q(status__in=["pending", "confirmed", "provisioning"]),
+                name="signup_slug_held",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_name} ({self.slug})"

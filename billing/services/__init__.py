@@ -36,6 +36,9 @@ Provisioning and background work (tasks call these; none is called in a request 
     billing_grace_expire(*, now=None) -> int                         hourly: past_due → read_only
     usage_report_send(organization_id, *, now=None) -> list[UsageReport]   the meter, per organisation
     usage_reports_queue() -> int                                     hourly fan-out
+    billing_dunning_notify(organization_id, event, *, now=None) -> int   the admins' e-mail: payment
+                                                     failed, read-only in 3 days, read-only
+    billing_grace_reminders_queue(*, now=None) -> int                hourly: read-only in 3 days
     catalogue_sync(spec=None) -> list[SyncLine]                      stripe_sync_catalog
 """
 
@@ -47,6 +50,7 @@ from billing.services.accounts import (
 )
 from billing.services.catalogue_sync import SyncLine, catalogue_sync
 from billing.services.checkout import billing_portal_url, checkout_session_create, municipality_subscribe
+from billing.services.dunning import billing_dunning_notify, billing_grace_reminders_queue
 from billing.services.events import (
     HANDLERS,
     stripe_event_process,
@@ -74,7 +78,9 @@ __all__ = [
     "billing_account",
     "billing_customer_create",
     "billing_customer_ensure",
+    "billing_dunning_notify",
     "billing_grace_expire",
+    "billing_grace_reminders_queue",
     "billing_portal_url",
     "billing_setup",
     "catalogue_sync",

@@ -22,6 +22,7 @@ from billing.errors import BillingNotConfigured, StripeRefused
 from billing.models import BillingAccount, Purchase, Subscription
 from billing.selectors import current_subscription
 from billing.services.accounts import billing_account, billing_customer_ensure
+from billing.services.dunning import checkout_started_record, municipality_subscribed_record
 from billing.services.sync import invoice_apply, organization_billing_refresh, subscription_apply
 from core.permissions import MANAGE, require
 from tenants.models import Organization
@@ -141,15 +142,17 @@ def checkout_session_create(
         }
     )
     session = stripe_client.checkout_session_create(params)
-    if kind == "service":
-        Purchase.objects.create(
-            organization=organization,
-            service=key,
-            checkout_session_id=session["id"],
-            amount_total=session.get("amount_total") or 0,
-            currency=session.get("currency") or "",
-            bought_by=getattr(actor, "email", "") or "",
-        )
+    with transaction.atomic():
+        if kind == "service":
+            Purchase.objects.create(
+                organization=organization,
+                service=key,
+                checkout_session_id=session["id"],
+                amount_total=session.get("amount_total") or 0,
+                currency=session.get("currency") or "",
+                bought_by=getattr(actor, "email", "") or "",
+            )
+        checkout_started_record(actor, organization, kind, key)
     return str(session["url"])
 
 
@@ -216,6 +219,7 @@ def municipality_subscribe(
     read_at = timezone.now()
     with transaction.atomic():
         BillingAccount.objects.filter(organization=organization).update(purchase_order_number=number)
+        municipality_subscribed_record(actor, organization, number)
         latest = data.get("latest_invoice")
         if isinstance(latest, dict):
             invoice_apply(latest, read_at=read_at)

@@ -27,6 +27,7 @@ from billing import stripe_client
 from billing.catalogue import catalogue
 from billing.models import LIVE_STATUSES, BillingAccount, Invoice, Purchase, Subscription
 from billing.selectors import grace_days, paying_organization_ids
+from billing.services.dunning import billing_change_record, purchase_paid_record
 from tenants.background import enqueue_on_commit
 from tenants.models import Organization
 
@@ -232,7 +233,15 @@ def checkout_session_apply(data: Data, *, read_at: dt.datetime) -> Organization 
     if status == Purchase.Status.PAID:
         invoice = fields["invoice"]
         fields["paid_at"] = (invoice.paid_at if invoice else None) or _time(data.get("created"))
-    _guarded_upsert(Purchase, {"checkout_session_id": data["id"]}, read_at, fields)
+    stored = (
+        Purchase.objects.select_for_update()
+        .filter(checkout_session_id=data["id"])
+        .values_list("status", flat=True)
+        .first()
+    )
+    row, _ = _guarded_upsert(Purchase, {"checkout_session_id": data["id"]}, read_at, fields)
+    if row.status == Purchase.Status.PAID and stored != Purchase.Status.PAID:
+        purchase_paid_record(organization, row)
     return organization
 
 
@@ -292,9 +301,12 @@ def organization_billing_refresh(
             state = BillingState.READ_ONLY if now >= grace_until else BillingState.PAST_DUE
         else:
             state = BillingState.ACTIVE
-    if (organization.plan, organization.billing_state) != (plan, state):
+    # Compared with the stored row (under the account's lock), not with a copy that may be stale.
+    stored = Organization.objects.filter(pk=organization.pk).values_list("plan", "billing_state").first()
+    if stored is not None and stored != (plan, state):
         Organization.objects.filter(pk=organization.pk).update(plan=plan, billing_state=state)
         log.info("%s: plan %s, billing %s", organization.schema_name, plan, state)
+        billing_change_record(organization, (stored[0], stored[1]), (plan, state), grace_until)
     organization.plan, organization.billing_state = plan, state
     if account.grace_until != grace_until:
         BillingAccount.objects.filter(pk=account.pk).update(grace_until=grace_until)

@@ -18,6 +18,7 @@ from accounts.models import AuditEntry, User
 from challenges import states
 from challenges.models import Challenge, Counterpart, SkillSlot
 from challenges.services.lifecycle import challenge_created_record, challenge_transition, succeed_if_reached
+from challenges.services.limits import publish_allowed, writes_allowed
 from core.audit import audit_record
 from core.db import atomic_with_retry
 from core.permissions import MANAGE, require
@@ -166,6 +167,7 @@ def challenge_create(
 ) -> Challenge:
     """Create a draft challenge, with its skill slots and its counterpart."""
     require(actor, MANAGE)
+    writes_allowed()
     slots = list(skill_slots)
     challenge = Challenge(**{key: fields.get(key) for key in CHALLENGE_FIELDS if key in fields})
     challenge.description = challenge.description or ""
@@ -203,6 +205,7 @@ def challenge_update(
     `counterpart=None` leaves the counterpart as it is; `remove_counterpart` withdraws it.
     """
     require(actor, MANAGE)
+    writes_allowed()
     challenge = challenge_locked(challenge_id)
     if challenge.status != Status.DRAFT:
         raise TransitionRefused(
@@ -266,13 +269,18 @@ def challenge_locked(challenge_id: int) -> Challenge:
 
 @atomic_with_retry
 def challenge_publish(*, actor: User, challenge_id: int) -> Challenge:
+    """Open a complete draft; refused (PlanLimitReached) when the plan's open challenges are all
+    taken, counted under a lock that serialises the organisation's publishes."""
     require(actor, states.CHALLENGE_TRANSITIONS["publish"].permission)
+    writes_allowed()
     challenge = challenge_locked(challenge_id)
     states.check_transition("challenge", "publish", challenge.status)
-    if challenge.deadline <= timezone.now():
+    now = timezone.now()
+    if challenge.deadline <= now:
         raise ValidationError({"deadline": [gettext("The deadline has passed: move it before publishing.")]})
     if challenge.goal_kind == GoalKind.SKILLS and not challenge.skill_slots.exists():
         raise ValidationError({"skill_slots": [gettext("A skills goal needs at least one skill slot.")]})
+    publish_allowed(now)
     challenge_transition(challenge, "publish", actor=actor, cause="Published")
     audit_record(Kind.CHALLENGE_PUBLISHED, actor=actor, target=challenge.title)
     return challenge
@@ -281,6 +289,7 @@ def challenge_publish(*, actor: User, challenge_id: int) -> Challenge:
 @atomic_with_retry
 def challenge_cancel(*, actor: User, challenge_id: int, cause: str) -> Challenge:
     require(actor, states.CHALLENGE_TRANSITIONS["cancel"].permission)
+    writes_allowed()
     challenge = challenge_locked(challenge_id)
     states.check_transition("challenge", "cancel", challenge.status)
     if not cause.strip():

@@ -1,7 +1,7 @@
 """Writes on contributions: a quantity logged against a quantity goal, or hours on a skill slot.
 
-The lock order is the one of pledges.py: the person's pledge row, the skill slot, the challenge's
-row last.
+The lock order is the one of pledges.py: a newcomer's lock on a limited plan, the person's pledge
+row, the skill slot, the challenge's row last.
 """
 
 import datetime as dt
@@ -18,6 +18,7 @@ from accounts.models import User
 from challenges.models import Challenge, Contribution, Metric, Pledge, SkillSlot
 from challenges.selectors.teams import team_of
 from challenges.services.lifecycle import succeed_if_reached
+from challenges.services.limits import admins_told_when_full, participant_admit, writes_allowed
 from challenges.services.totals import challenge_for_action, open_for_action, refuse_closed, totals_add
 from core.db import atomic_with_retry
 from core.permissions import require
@@ -49,6 +50,7 @@ def _pledge_insert_if_none(challenge: Challenge, user: User, now: dt.datetime) -
         return cursor.fetchone() is not None
 
 
+@admins_told_when_full
 @atomic_with_retry
 def contribution_create(
     *,
@@ -65,9 +67,11 @@ def contribution_create(
     The amount is positive, the day not in the future and inside the challenge's window, and the
     person's total for that day stays under the metric's daily cap. The person's pledge row is locked
     first (created if logging is their first act: it counts them as a participant), which serialises
-    their own entries for the cap; the challenge's row comes last.
+    their own entries for the cap; the challenge's row comes last. A newcomer of the period past the
+    plan's limit of active participants is refused (PlanLimitReached) before anything is written.
     """
     require(actor, None)
+    writes_allowed()
     user = actor
     challenge = challenge_for_action(challenge_id)
     now = timezone.now()
@@ -86,6 +90,9 @@ def contribution_create(
             gettext("Pick a day between %(start)s and %(end)s.")
             % {"start": window_start.isoformat(), "end": window_end.isoformat()}
         )
+    if not errors:
+        # Before the person's pledge row: the newcomer's lock comes first (pledges.py).
+        participant_admit(user, now)
     slot = None
     pledge: Pledge | None = None
     new_pledge = False

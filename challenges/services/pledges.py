@@ -1,7 +1,9 @@
 """Writes on pledges: pledge (or offer oneself for a skill slot), withdraw, confirm.
 
-Lock order, in every write that moves a total (here and in contributions.py): the person's pledge
-row first (the unique index of active pledges serialises one person's writes on one challenge), then
+Lock order, in every write that moves a total (here and in contributions.py): on a plan with a
+limit of active participants, a newcomer of the period takes the organisation's newcomer lock first
+(challenges/services/limits.py; people already active take none), then the person's pledge
+row (the unique index of active pledges serialises one person's writes on one challenge), then
 the skill slot, then the challenge's row, last and for as short a time as possible (one UPDATE ...
 RETURNING that also re-checks that the challenge still takes the action). Two writes never wait for
 each other in a cycle; core.db.atomic_with_retry runs again whatever PostgreSQL still aborts.
@@ -19,6 +21,7 @@ from challenges import states
 from challenges.models import Challenge, Pledge, SkillSlot
 from challenges.selectors.teams import team_of
 from challenges.services.lifecycle import succeed_if_reached
+from challenges.services.limits import admins_told_when_full, participant_admit, writes_allowed
 from challenges.services.totals import challenge_for_action, open_for_action, refuse_closed, totals_add
 from core.db import atomic_with_retry
 from core.permissions import require
@@ -42,6 +45,7 @@ def _pledge_insert(challenge: Challenge, user: User, **fields: Any) -> Pledge:
         raise TransitionRefused(gettext("You have already pledged to this challenge.")) from exc
 
 
+@admins_told_when_full
 @atomic_with_retry
 def pledge_create(*, actor: User, challenge_id: int, skill_slot_id: int | None = None) -> Pledge:
     """Pledge to a challenge (for a skills goal: offer oneself for one skill slot).
@@ -50,9 +54,11 @@ def pledge_create(*, actor: User, challenge_id: int, skill_slot_id: int | None =
     taken last and held for one statement: the pledge is inserted first (the unique index refuses a
     second active pledge of the same person), then one UPDATE counts it, re-checks that the
     challenge still takes pledges and locks the row until commit. Success, if this pledge reaches
-    the goal, happens under that lock, once.
+    the goal, happens under that lock, once. A newcomer of the period past the plan's limit of
+    active participants is refused (PlanLimitReached) before anything is written.
     """
     require(actor, None)
+    writes_allowed()
     challenge = challenge_for_action(challenge_id)
     if challenge.goal_kind == GoalKind.SKILLS:
         return _skill_pledge_create(actor=actor, challenge=challenge, skill_slot_id=skill_slot_id)
@@ -61,6 +67,7 @@ def pledge_create(*, actor: User, challenge_id: int, skill_slot_id: int | None =
     now = timezone.now()
     # Joining stays possible after success, until the deadline: the movement keeps growing.
     open_for_action(challenge, now, allow_succeeded=True)
+    participant_admit(actor, now)
     pledge = _pledge_insert(challenge, actor)
     totals = totals_add(challenge_id, now, pledges=1)
     if totals is None:
@@ -85,6 +92,7 @@ def _skill_pledge_create(*, actor: User, challenge: Challenge, skill_slot_id: in
         raise ValidationError({"skill_slot": [gettext("Choose the skill you offer.")]})
     if not SkillSlot.objects.filter(pk=skill_slot_id, challenge=challenge).exists():
         raise ValidationError({"skill_slot": [gettext("This skill slot is not part of this challenge.")]})
+    participant_admit(actor, now)
     pledge = _pledge_insert(challenge, actor, skill_slot_id=skill_slot_id)
     slot = SkillSlot.objects.select_for_update().get(pk=skill_slot_id)
     if slot.filled_count >= slot.count:
@@ -102,6 +110,7 @@ def _skill_pledge_create(*, actor: User, challenge: Challenge, skill_slot_id: in
 @atomic_with_retry
 def pledge_withdraw(*, actor: User, challenge_id: int) -> Pledge:
     require(actor, None)
+    writes_allowed()
     challenge = challenge_for_action(challenge_id)
     if challenge.status != Status.OPEN:
         raise _withdrawal_refused(challenge.status)
@@ -137,6 +146,7 @@ def _withdrawal_refused(status: str) -> TransitionRefused:
 def pledge_confirm(*, actor: User, challenge_id: int) -> Pledge:
     """After success, the participant says they did what they pledged."""
     require(actor, None)
+    writes_allowed()
     pledge = (
         Pledge.objects.select_for_update(of=("self",))
         .select_related("challenge")

@@ -61,6 +61,12 @@ ORGANIZATION_SETUP = [
     "challenges.library.library_setup",
     "billing.services.billing_setup",
 ]
+# What an organisation's plan allows (open challenges, active participants a period): a function
+# (organization, now) -> tenants.limits.OrganizationLimits; empty: nothing is limited.
+ORGANIZATION_LIMITS = "billing.limits.organization_limits"
+# How self-service sign-up hands its new admin over, signed in, to the organisation's host: a function
+# (email, display_name) -> a one-time path there, run in the organisation's schema (tenants/signup.py).
+SIGNUP_HANDOFF = "participants.handoff.handoff_link_path"
 
 TENANT_MODEL = "tenants.Organization"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
@@ -88,6 +94,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.SignedInResponsesMiddleware",
+    # An unpaid organisation past its grace period reads and writes nothing (tenants/read_only.py);
+    # inside the middleware above, so that its refusal is in the person's language, with their headers.
+    "tenants.read_only.ReadOnlyMiddleware",
     # Last: it answers a locked-out sign-in with 429 (accounts/throttling.py).
     "axes.middleware.AxesMiddleware",
 ]
@@ -103,6 +112,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.organization",
+                "billing.context_processors.billing_banner",
             ],
         },
     },
@@ -234,6 +244,10 @@ CELERY_BEAT_SCHEDULE = {
     # reconciled with Stripe nightly.
     "billing-usage-reports": {"task": "billing.tasks.usage_reports_queue", "schedule": crontab(minute=20)},
     "billing-grace-expire": {"task": "billing.tasks.billing_grace_expire", "schedule": crontab(minute=5)},
+    "billing-grace-reminders": {
+        "task": "billing.tasks.billing_grace_reminders_queue",
+        "schedule": crontab(minute=10),
+    },
     "billing-events-requeue": {"task": "billing.tasks.stripe_events_requeue", "schedule": crontab(minute=35)},
     "billing-reconcile": {
         "task": "billing.tasks.subscriptions_reconcile_queue",
@@ -323,5 +337,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     # axes logs every sign-in at INFO; its warnings (failures, lock-outs) are what matters.
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    # WeasyPrint logs each step at INFO (reports/rendering.py listens to them while it renders).
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+    },
 }

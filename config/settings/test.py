@@ -39,3 +39,8 @@ WHITENOISE_AUTOREFRESH = True
 # axes warns that an in-process cache counts failed sign-ins per process; here one process serves
 # (production refuses such a cache: config/settings/production.py).
 SILENCED_SYSTEM_CHECKS = ["axes.W001"]
+
+# The product's tests run with no plan limits, as if every organisation's plan were unlimited (the
+# fixture organisations are on Discovery, and many tests pledge past its 50 people); the tests of the
+# limits turn them on with the `settings` fixture (tests/billing/test_limits.py).
+ORGANIZATION_LIMITS = ""

@@ -66,6 +66,7 @@ def test_admin_actions_are_recorded_with_actor_client_and_request_id(trail, admi
         "team_created",
     ]
     first = AuditEntry.objects.order_by("at", "pk").first()
+    assert first is not None
     assert (first.actor, first.target, first.client, first.request_id) == (
         admin,
         "Car-free Friday",

@@ -8,6 +8,7 @@ meet; whatever happens, those databases and keys are gone at the end.
 """
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -129,5 +130,70 @@ def test_quick_run_prints_every_phase(module: str, figures: list[str]) -> None:
     # Then it exited 0 (above), printed every phase's figures, and nothing failed
     missing = [figure for figure in figures if figure not in output]
     assert not missing, f"missing from the output of {module} --quick: {missing}\n{output[-6000:]}"
+    summary = output.split("=== Summary", 1)[1]
+    assert "FAIL" not in summary
+
+
+PEOPLE_DATABASE = f"{SERVER}/crowdact_bench_people_quick_{PID}"
+PEOPLE_FIGURES = [
+    "migrate_schemas --shared:",
+    "PostgreSQL: ",
+    "organisation bench-people: provisioned in",
+    "organisation bench-import: provisioned in",
+    "organisation bench-import-pages: provisioned in",
+    "20 teams, 4 open challenges",
+    "60 people: +59 people in",
+    "150 people: +90 people in",
+    "300 people: +150 people in",
+    "Queries per request (in process, test Client, same settings;",
+    "queries per request at 60, 150, 300 people constant",
+    "Server: gunicorn --config deploy/gunicorn.conf.py:",
+    "SQL of one request at the last size",
+    "error lines in its log: 0",
+    "check (people_csv_read, the preview): median",
+    "import (people_import), first time:",
+    "created 300, updated 0, unchanged 0, teams created 20, skipped 0",
+    "the same file again, 3 times:",
+    "created 0, updated 0, unchanged 300, teams created 0, skipped 0; people, their digest, teams and "
+    "audit entries unchanged",
+    "a file with 15 lines changed (name, role or team):",
+    "created 0, updated 15, unchanged 285",
+    "first time: upload 200 in",
+    "same file again: upload 200 in",
+    "=== Phase times",
+    "=== Summary",
+    f"Dropped the database crowdact_bench_people_quick_{PID}.",
+]
+# The requests measured over HTTP: each prints a latency line (p50, p95, p99).
+PEOPLE_REQUESTS = [
+    f"{kind} {probe}"
+    for probe in ("first page", "search 'dubois'", "role executive", "team 'Team 01'", "last page")
+    for kind in ("page", "API ")
+]
+
+
+@pytest.fixture
+def _people_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The people benchmark on a database of this process, dropped whatever happens."""
+    monkeypatch.setenv("BENCH_PEOPLE_DATABASE_URL", PEOPLE_DATABASE)
+    yield
+    database_drop(PEOPLE_DATABASE)
+
+
+@pytest.mark.usefixtures("_people_database")
+def test_people_quick_run_prints_every_phase() -> None:
+    # Given the people benchmark in quick mode, on a database of this process
+    # When it runs from the project root
+    output = quick_run("benchmarks.people")
+
+    # Then it exited 0 (above), printed every phase's figures and every request's latencies, and
+    # nothing failed
+    missing = [figure for figure in PEOPLE_FIGURES if figure not in output]
+    missing += [
+        request
+        for request in PEOPLE_REQUESTS
+        if not re.search(rf"^  {re.escape(request)}\s+p50 .* p95 .* p99 ", output, re.M)
+    ]
+    assert not missing, f"missing from the output of benchmarks.people --quick: {missing}\n{output[-6000:]}"
     summary = output.split("=== Summary", 1)[1]
     assert "FAIL" not in summary

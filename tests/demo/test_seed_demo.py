@@ -23,6 +23,7 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import AuditEntry, Notification, User
 from accounts.roles import EXECUTIVE, ORG_ADMIN, PARTICIPANT
+from billing.models import Invoice, Subscription
 from challenges.library import TEMPLATES_BY_KEY
 from challenges.models import (
     Challenge,
@@ -173,6 +174,18 @@ def test_the_output_summarises_each_organisation_and_the_time_it_took(seeded: st
         assert line in seeded
 
 
+def test_without_stripe_the_plans_are_set_directly_and_the_output_says_so(seeded: str) -> None:
+    plans = dict(Organization.objects.values_list("schema_name", "plan"))
+
+    assert "Billing: no Stripe configured: plans set directly, no invoices." in seeded
+    assert "Acme Industries: Business (set directly)" in seeded
+    assert "Ville de Villeneuve: Municipality (set directly)" in seeded
+    assert (plans["acme"], plans["villeneuve"], plans["atelier"]) == ("business", "municipality", "discovery")
+    assert not Subscription.objects.exists()
+    assert not Invoice.objects.exists()
+    assert "Le Petit Atelier: Discovery, 45 of 50 active participants this month, 1 of 1 open" in seeded
+
+
 def test_both_organisations_are_at_real_scale(seeded: str) -> None:
     # teams, the organisation's headcount, participants from … to …
     scale = {"acme": (8, 1200, 350, 450), "villeneuve": (6, 24000, 800, 1000)}
@@ -316,8 +329,8 @@ def test_the_history_keeps_the_product_rules(seeded: str) -> None:
                 event.challenge_id: event.at
                 for event in ChallengeEvent.objects.filter(to_status=Status.CANCELLED)
             }
-            joined = dict(User.objects.values_list("pk", "date_joined"))
-            team_of = dict(TeamMembership.objects.values_list("user_id", "team_id"))
+            joined: dict[int | None, dt.datetime] = dict(User.objects.values_list("pk", "date_joined"))
+            team_of: dict[int | None, int] = dict(TeamMembership.objects.values_list("user_id", "team_id"))
             pledges = list(Pledge.objects.all())
             contributions = list(Contribution.objects.all())
 

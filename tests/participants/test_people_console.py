@@ -45,7 +45,9 @@ def test_the_list_shows_each_person_as_they_chose_to_be_shown_with_role_team_and
     assert "Sam Shown" in page
     assert "hidden@alpha.test" in page
     assert "Hannah Hidden" not in page
-    row = re.search(r"Sam Shown.*?</tr>", page, re.S).group(0)
+    match = re.search(r"Sam Shown.*?</tr>", page, re.S)
+    assert match is not None
+    row = match.group(0)
     assert "Logistics" in row
     assert re.search(r'<td class="number">1</td>\s*<td class="number">0</td>', row)
     assert hidden.pk

@@ -7,8 +7,10 @@ served; every change is in the audit trail with its old and new value.
 
 import io
 import re
+from typing import Any
 
 import pytest
+from django.core.mail import EmailMultiAlternatives
 from django.test import Client
 from django_tenants.utils import tenant_context
 from PIL import Image
@@ -36,7 +38,7 @@ def _image(fmt: str, size: tuple[int, int] = (64, 32), exif: bool = False) -> io
     return buffer
 
 
-def _post(client: Client, organization: Organization, **changes: object) -> object:
+def _post(client: Client, organization: Organization, **changes: object) -> Any:
     data: dict[str, object] = {
         "name": organization.name,
         "locale": organization.locale,
@@ -90,6 +92,7 @@ def test_an_admin_changes_the_settings_and_the_trail_records_old_and_new(admin_p
         changes = {change["field"]: (change["old"], change["new"]) for change in entry.changes}
         assert changes["name"] == ("Alpha Corp", "Alpha Group")
         assert changes["headcount"] == (None, 1200)
+        assert entry.actor is not None
         assert entry.actor.email == "settings.admin@alpha.test"
 
 
@@ -126,7 +129,7 @@ def test_a_logo_is_re_encoded_without_its_metadata_shrunk_and_shown_on_every_pag
     assert _post(admin_page, org_a, logo=big).status_code == 302
 
     saved = _reload(org_a)
-    assert re.fullmatch(r"branding/logo-[0-9a-f]{16}\.jpg", saved.logo.name)
+    assert re.fullmatch(r"branding/logo-[0-9a-f]{16}\.jpg", saved.logo.name or "")
     with tenant_context(org_a), saved.logo.open("rb") as stored:
         image = Image.open(io.BytesIO(stored.read()))
         assert image.format == "JPEG"
@@ -167,10 +170,10 @@ def test_a_logo_that_is_not_a_png_jpeg_or_webp_is_refused(admin_page, org_a, upl
 
 def test_png_and_webp_keep_their_format_and_the_logo_can_be_removed(admin_page, org_a):
     _post(admin_page, org_a, logo=_image("PNG"))
-    assert _reload(org_a).logo.name.endswith(".png")
+    assert (_reload(org_a).logo.name or "").endswith(".png")
     _post(admin_page, org_a, logo=_image("WEBP"))
     webp = _reload(org_a)
-    assert webp.logo.name.endswith(".webp")
+    assert (webp.logo.name or "").endswith(".webp")
 
     _post(admin_page, org_a, remove_logo="on")
 
@@ -209,7 +212,9 @@ def test_the_organisations_e_mails_carry_its_colour_and_logo(
         admin_page.post("/manage/people/invite/", {"email": "branded@alpha.test", "role": "participant"})
 
     message = mail.outbox[0]
+    assert isinstance(message, EmailMultiAlternatives)
     html, content_type = message.alternatives[0]
+    assert isinstance(html, str)
     assert content_type == "text/html"
     assert "background:#7A1F5C" in html
     assert f'src="http://alpha.localhost/branding/{saved.logo_filename}"' in html
