@@ -12,6 +12,14 @@ import core.urls  # noqa: F401 - registers the <id:…> and <token:…> converte
 from accounts.api import ApiTokenListCreateApi, ApiTokenRevokeApi, AuditListApi
 from challenges import api
 from participants.api import PeopleApi, PersonApi
+from reports.api import (
+    ImpactApi,
+    ImpactExportApi,
+    ReportDetailApi,
+    ReportDownloadApi,
+    ReportListCreateApi,
+    ReportShareApi,
+)
 from tenants.api import OrganizationApi
 
 CHALLENGE = "challenges/<id:challenge_id>/"
@@ -45,6 +53,12 @@ v1 = [
     path("people/", PeopleApi.as_view(), name="person-list"),
     path("people/<id:person_id>/", PersonApi.as_view(), name="person-detail"),
     path("audit/", AuditListApi.as_view(), name="audit-list"),
+    path("impact/", ImpactApi.as_view(), name="impact"),
+    path("impact/export.csv", ImpactExportApi.as_view(), name="impact-export"),
+    path("reports/", ReportListCreateApi.as_view(), name="report-list"),
+    path("reports/<id:report_id>/", ReportDetailApi.as_view(), name="report-detail"),
+    path("reports/<id:report_id>/download/", ReportDownloadApi.as_view(), name="report-download"),
+    path("reports/<id:report_id>/share/", ReportShareApi.as_view(), name="report-share"),
 ]
 
 urlpatterns = [

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("challenges.urls")),
     path("", include("participants.urls")),
+    path("", include("reports.urls")),
     path("", include("billing.urls_manage")),
     path("api/", include("config.urls_api")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -35,6 +35,8 @@ from demo.plan import DAY, HOUR, MINUTE, OrganizationPlan, organization_plan
 from demo.stories import DEMO_ORGANIZATIONS, DemoOrganization
 from participants.models import JoinLink
 from participants.services import join_link_create, join_link_url
+from reports.models import Report
+from reports.services import previous_month, report_generate
 from tenants.models import Organization
 from tenants.selectors import organization_url, site_url
 from tenants.services import organization_create, organization_settings_update
@@ -80,6 +82,7 @@ class SeedResult:
     summaries: list[OrganizationSummary] = field(default_factory=list)
     billing: list[str] = field(default_factory=list)  # each organisation's plan, subscription, invoices
     stripe: bool = False  # billed through Stripe (else the plans were set directly)
+    reports: list[str] = field(default_factory=list)  # the finished monthly report of each organisation
 
 
 class _DemoPassword:
@@ -174,8 +177,21 @@ def _organization_seed(
         if result.stripe:
             subscriptions.customer_ensure(organization)
         result.billing.append(_usage_line(organization))
+    else:  # months of history: last month's impact report, finished, as the 1st of the month leaves it
+        result.reports.append(_monthly_report_ensure(organization, now))
     result.join_links.append((demo.name, join_link_url(join_link, organization)))
     return organization
+
+
+def _monthly_report_ensure(organization: Organization, now: dt.datetime) -> str:
+    """Last full month's PDF report, made now if it is not there yet (nobody is e-mailed)."""
+    with tenant_context(organization), timezone.override(organization.timezone):
+        start, end = previous_month(timezone.localdate(now))
+        report, _ = Report.objects.get_or_create(
+            start=start, end=end, language=organization.locale, origin=Report.Origin.MONTHLY
+        )
+        report = report_generate(report.pk) or report
+        return f"{organization.name}: {start:%B %Y} report, {report.get_status_display().lower()}"
 
 
 def _usage_line(organization: Organization) -> str:

@@ -79,6 +79,8 @@ def intruder(org_a: Organization) -> tuple[User, dict[str, str]]:
         "secret": "no-such-sign-in-secret",
         "name": "logo-0123456789abcdef.png",
         "person_id": str(user.pk),
+        "report_id": str(team.pk),
+        "share_id": str(team.pk),
     }
     return user, values
 

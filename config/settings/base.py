@@ -253,6 +253,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.subscriptions_reconcile_queue",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Reports: every hour, each organisation where a month has just begun (in its own time zone)
+    # gets the previous month's report, once per month.
+    "reports-monthly": {"task": "reports.tasks.monthly_reports_everywhere", "schedule": crontab(minute=7)},
+}
+# PDFs render on their own queue, in a worker recycled for memory (deploy/: worker-reports).
+CELERY_TASK_ROUTES = {
+    "reports.tasks.report_generate": {"queue": "reports"},
+    "reports.tasks.monthly_report_make": {"queue": "reports"},
 }
 
 REST_FRAMEWORK = {

@@ -33,6 +33,10 @@ class Command(BaseCommand):
             self.stdout.write("Billing: no Stripe configured: plans set directly, no invoices.")
         for line in result.billing:
             self.stdout.write(f"  {line}")
+        if result.reports:
+            self.stdout.write("Impact reports (PDF, on each organisation's /manage/impact/reports/):")
+            for line in result.reports:
+                self.stdout.write(f"  {line}")
         self.stdout.write(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
         for url, email, role in result.sign_ins:
             self.stdout.write(f"  {url:<40} {email:<30} {role}")

@@ -1,0 +1,444 @@
+"""Reads for impact reports: what people did in two periods of days, in a fixed number of queries.
+
+reports/ builds every figure of a report from these, and from nothing else of challenges. Each
+function takes the two periods a report compares (the period and the one before it) and answers
+both at once, with SQL aggregates: six queries in all, whatever the number of people, pledges or
+contributions (the rows that come back grow with teams and challenges, never with people).
+
+A *period* is a range of days [start, end] in the organisation's time zone. A pledge falls on the
+day it was made, in that time zone; a contribution on the day it was logged for. Withdrawn pledges
+do not count (nor do they in a challenge's own total); everything else does, whoever made it:
+deactivated people, and people who erased their account (the row stays, anonymous, with its id).
+
+What comes back is plain frozen data, not model instances: the reports layer reads these fields and
+never the models.
+"""
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.utils import translation
+
+from challenges.models import Challenge, ChallengeEvent, Contribution, ImpactFactor, Metric, Pledge, Team
+from challenges.selectors.metrics import goal_unit, metric_name, metric_unit
+from challenges.selectors.progress import challenge_progress
+
+GoalKind = Challenge.GoalKind
+Status = Challenge.Status
+# The library's metric of volunteering time (challenges/library.py): its quantities are volunteer hours,
+# as are the hours logged on skill slots.
+VOLUNTEER_METRIC_KEY = "volunteer-hours"
+
+
+@dataclass(frozen=True)
+class Days:
+    """A range of days, both ends included."""
+
+    start: dt.date
+    end: dt.date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"{self.end} is before {self.start}.")
+
+    def bounds(self, zone: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+        """The first instant of the first day and the first instant after the last, in `zone`."""
+        lower = dt.datetime.combine(self.start, dt.time.min, tzinfo=zone)
+        upper = dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+        return lower, upper
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A count or an amount in the period (`now`) and in the one before (`before`)."""
+
+    now: Decimal
+    before: Decimal
+
+
+ZERO = Pair(Decimal(0), Decimal(0))
+
+
+def _pair(now: object, before: object) -> Pair:
+    return Pair(Decimal(now or 0), Decimal(before or 0))  # type: ignore[arg-type]
+
+
+# People ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeopleCounts:
+    """Distinct people who pledged or contributed, and active pledges made, in each period."""
+
+    people: Pair
+    pledges: Pair
+    by_team: dict[int | None, tuple[Pair, Pair]]  # team (None: no team) -> (people, pledges)
+    by_challenge: dict[int, tuple[Pair, Pair]]  # challenge -> (people, pledges)
+
+
+_ACTIONS = """
+    SELECT p.user_id, p.team_id, p.challenge_id, (p.created_at AT TIME ZONE %(zone)s)::date AS day,
+           1 AS pledge
+    FROM {pledge} p
+    WHERE p.withdrawn_at IS NULL AND p.created_at >= %(lower)s AND p.created_at < %(upper)s
+    UNION ALL
+    SELECT c.user_id, c.team_id, c.challenge_id, c.day, 0
+    FROM {contribution} c
+    WHERE c.day >= %(first)s AND c.day <= %(last)s
+"""
+
+
+def _window(now: Days, before: Days, zone: dt.tzinfo) -> dict[str, str | dt.date | dt.datetime]:
+    first, last = min(now.start, before.start), max(now.end, before.end)
+    lower, upper = Days(first, last).bounds(zone)
+    return {
+        "zone": str(zone),
+        "lower": lower,
+        "upper": upper,
+        "first": first,
+        "last": last,
+        "now_start": now.start,
+        "now_end": now.end,
+        "before_start": before.start,
+        "before_end": before.end,
+    }
+
+
+def impact_people(now: Days, before: Days, zone: zoneinfo.ZoneInfo) -> PeopleCounts:
+    """People and pledges of both periods, in all, per team and per challenge: one query.
+
+    A person counts once in all, and once in each team or challenge they acted for (the team they
+    were in when they acted, as in team standings): a person who changed teams counts in both.
+    """
+    actions = _ACTIONS.format(pledge=Pledge._meta.db_table, contribution=Contribution._meta.db_table)
+    sql = f"""
+        WITH actions AS ({actions})
+        SELECT GROUPING(team_id, challenge_id), team_id, challenge_id,
+               COUNT(DISTINCT user_id) FILTER (WHERE day BETWEEN %(now_start)s AND %(now_end)s),
+               COUNT(DISTINCT user_id) FILTER (WHERE day BETWEEN %(before_start)s AND %(before_end)s),
+               COUNT(*) FILTER (WHERE pledge = 1 AND day BETWEEN %(now_start)s AND %(now_end)s),
+               COUNT(*) FILTER (WHERE pledge = 1 AND day BETWEEN %(before_start)s AND %(before_end)s)
+        FROM actions
+        GROUP BY GROUPING SETS ((), (team_id), (challenge_id))
+    """  # noqa: S608 - table names from the models, values as parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, _window(now, before, zone))
+        rows = cursor.fetchall()
+    people, pledges = ZERO, ZERO
+    by_team: dict[int | None, tuple[Pair, Pair]] = {}
+    by_challenge: dict[int, tuple[Pair, Pair]] = {}
+    for level, team_id, challenge_id, people_now, people_before, pledges_now, pledges_before in rows:
+        counts = (_pair(people_now, people_before), _pair(pledges_now, pledges_before))
+        if level == 3:  # neither column grouped: everything
+            people, pledges = counts
+        elif level == 1:  # grouped by team (challenge_id aggregated away)
+            by_team[team_id] = counts
+        else:
+            by_challenge[challenge_id] = counts
+    return PeopleCounts(people, pledges, by_team, by_challenge)
+
+
+@dataclass(frozen=True)
+class Newcomers:
+    """People's first action ever, by day, for the days of both periods; and the people active in
+    each bucket (week or month) of the period."""
+
+    first_days: dict[dt.date, int]
+    active_by_bucket: dict[dt.date, int]  # first day of the bucket (a Monday, or the 1st) -> people
+
+
+def impact_newcomers(now: Days, before: Days, zone: zoneinfo.ZoneInfo, *, bucket: str) -> Newcomers:
+    """New participants (whose first pledge or contribution ever falls on a day) and active ones per
+    `bucket` ("week": weeks from Monday, or "month") of the period: one query."""
+    if bucket not in ("week", "month"):
+        raise ValueError(f"Unknown bucket {bucket!r}.")
+    params = _window(now, before, zone)
+    params["bucket"] = bucket
+    sql = f"""
+        WITH actions AS MATERIALIZED (
+            SELECT p.user_id, (p.created_at AT TIME ZONE %(zone)s)::date AS day
+            FROM {Pledge._meta.db_table} p
+            WHERE p.withdrawn_at IS NULL AND p.user_id IS NOT NULL AND p.created_at < %(upper)s
+            UNION ALL
+            SELECT c.user_id, c.day FROM {Contribution._meta.db_table} c
+            WHERE c.user_id IS NOT NULL AND c.day <= %(last)s
+        ),
+        firsts AS (SELECT user_id, MIN(day) AS day FROM actions GROUP BY user_id)
+        SELECT 'first', day, COUNT(*) FROM firsts WHERE day >= %(first)s GROUP BY day
+        UNION ALL
+        SELECT 'active', date_trunc(%(bucket)s, day)::date, COUNT(DISTINCT user_id) FROM actions
+        WHERE day BETWEEN %(now_start)s AND %(now_end)s GROUP BY 2
+    """  # noqa: S608 - table names from the models, values as parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    first_days = {day: count for kind, day, count in rows if kind == "first"}
+    active = {day: count for kind, day, count in rows if kind == "active"}
+    return Newcomers(first_days, active)
+
+
+# Quantities --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContributionTotals:
+    """What was logged on one challenge, for one team (None: no team), on one skill slot (None: a
+    quantity), in each period."""
+
+    challenge_id: int
+    team_id: int | None
+    skill_slot_id: int | None
+    amount: Pair
+    entries: Pair
+
+
+def impact_contributions(now: Days, before: Days) -> list[ContributionTotals]:
+    """Sums of contributions per challenge, team and skill slot, in both periods: one query."""
+    in_now = Q(day__range=(now.start, now.end))
+    in_before = Q(day__range=(before.start, before.end))
+    rows = (
+        Contribution.objects.filter(in_now | in_before)
+        .order_by()
+        .values("challenge_id", "team_id", "skill_slot_id")
+        .annotate(
+            amount_now=Sum("amount", filter=in_now),
+            amount_before=Sum("amount", filter=in_before),
+            entries_now=Count("pk", filter=in_now),
+            entries_before=Count("pk", filter=in_before),
+        )
+    )
+    return [
+        ContributionTotals(
+            row["challenge_id"],
+            row["team_id"],
+            row["skill_slot_id"],
+            _pair(row["amount_now"], row["amount_before"]),
+            _pair(row["entries_now"], row["entries_before"]),
+        )
+        for row in rows
+    ]
+
+
+# Challenges, metrics, factors, counterparts ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FactorFacts:
+    key: str
+    label: str  # in the active language
+    unit: str
+    kg_co2e_per_unit: Decimal | None
+    source: str
+    source_url: str
+    year: int
+    notes: str
+
+
+@dataclass(frozen=True)
+class MetricFacts:
+    id: int
+    key: str
+    name: str  # in the active language
+    unit: str
+    baseline: FactorFacts | None
+    action: FactorFacts | None
+    kg_co2e_avoided_per_unit: Decimal | None  # baseline − action; None without a sourced baseline
+    is_estimate: bool
+    is_volunteering: bool
+    money_value_per_unit: Decimal | None
+    money_currency: str
+    money_source: str
+
+
+@dataclass(frozen=True)
+class SlotFacts:
+    id: int
+    skill: str
+    count: int
+    hours: Decimal | None
+    filled_count: int
+    filled_hours: Decimal
+    is_filled: bool
+
+
+@dataclass(frozen=True)
+class CounterpartFacts:
+    description: str
+    amount: Decimal | None
+    currency: str
+    due_date: dt.date | None
+    status: str
+    status_label: str
+    proof_text: str
+    proof_url: str
+    has_proof_file: bool
+    delivered_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class ChallengeFacts:
+    id: int
+    title: str
+    category: str
+    category_label: str
+    goal_kind: str
+    status: str
+    status_label: str
+    starts_at: dt.datetime
+    deadline: dt.datetime
+    succeeded_at: dt.datetime | None
+    goal_target: Decimal | None
+    goal_unit: str
+    progress_current: Decimal
+    progress_target: Decimal
+    progress_percent: int
+    reached: bool
+    metric: MetricFacts | None
+    slots: tuple[SlotFacts, ...]
+    counterpart: CounterpartFacts | None
+
+
+def _factor(factor: ImpactFactor | None, french: bool) -> FactorFacts | None:
+    if factor is None:
+        return None
+    return FactorFacts(
+        key=factor.key,
+        label=factor.label_fr if french else factor.label_en,
+        unit=factor.unit,
+        kg_co2e_per_unit=factor.kg_co2e_per_unit,
+        source=factor.source,
+        source_url=factor.source_url,
+        year=factor.year,
+        notes=factor.notes,
+    )
+
+
+def metric_facts(metric: Metric) -> MetricFacts:
+    """A metric and its factors, its name and unit in the active language."""
+    french = (translation.get_language() or "").startswith("fr")
+    return MetricFacts(
+        id=metric.pk,
+        key=metric.key,
+        name=metric_name(metric),
+        unit=metric_unit(metric),
+        baseline=_factor(metric.baseline_factor, french),
+        action=_factor(metric.action_factor, french),
+        kg_co2e_avoided_per_unit=metric.kg_co2e_avoided_per_unit,
+        is_estimate=metric.is_estimate,
+        is_volunteering=metric.key == VOLUNTEER_METRIC_KEY,
+        money_value_per_unit=metric.money_value_per_unit,
+        money_currency=metric.money_currency,
+        money_source=metric.money_source,
+    )
+
+
+def _counterpart(challenge: Challenge) -> CounterpartFacts | None:
+    counterpart = getattr(challenge, "counterpart", None)
+    if counterpart is None:
+        return None
+    return CounterpartFacts(
+        description=counterpart.description,
+        amount=counterpart.amount,
+        currency=counterpart.currency,
+        due_date=counterpart.due_date,
+        status=counterpart.status,
+        status_label=str(counterpart.get_status_display()),
+        proof_text=counterpart.proof_text,
+        proof_url=counterpart.proof_url,
+        has_proof_file=bool(counterpart.proof_file),
+        delivered_at=counterpart.delivered_at,
+    )
+
+
+def _challenge_facts(challenge: Challenge) -> ChallengeFacts:
+    slots = list(challenge.skill_slots.all())
+    progress = challenge_progress(challenge, slots)
+    return ChallengeFacts(
+        id=challenge.pk,
+        title=challenge.title,
+        category=challenge.category,
+        category_label=str(challenge.get_category_display()),
+        goal_kind=challenge.goal_kind,
+        status=challenge.status,
+        status_label=str(challenge.get_status_display()),
+        starts_at=challenge.starts_at,
+        deadline=challenge.deadline,
+        succeeded_at=challenge.succeeded_at,
+        goal_target=challenge.goal_target,
+        goal_unit=goal_unit(challenge),
+        progress_current=progress.current,
+        progress_target=progress.target,
+        progress_percent=progress.percent,
+        reached=progress.reached,
+        metric=metric_facts(challenge.metric) if challenge.metric is not None else None,
+        slots=tuple(
+            SlotFacts(
+                slot.pk,
+                slot.skill,
+                slot.count,
+                slot.hours,
+                slot.filled_count,
+                slot.filled_hours,
+                slot.is_filled,
+            )
+            for slot in slots
+        ),
+        counterpart=_counterpart(challenge),
+    )
+
+
+def impact_challenges(
+    now: Days, before: Days, zone: zoneinfo.ZoneInfo, *, also: Iterable[int] = ()
+) -> list[ChallengeFacts]:
+    """The challenges a report of these periods speaks of, with metric, factors, slots and
+    counterpart: two queries.
+
+    Those whose run (start to deadline) overlaps either period; those whose counterpart was
+    delivered in one, or is still due (a promise still owed is listed, not hidden); and `also` (the
+    ids the contributions and pledges of the periods name). Never drafts, nor challenges cancelled
+    while still drafts: they never ran.
+    """
+    first, last = min(now.start, before.start), max(now.end, before.end)
+    lower, upper = Days(first, last).bounds(zone)
+    cancelled_as_draft = ChallengeEvent.objects.filter(
+        challenge=OuterRef("pk"),
+        subject=ChallengeEvent.Subject.CHALLENGE,
+        from_status=Status.DRAFT,
+        to_status=Status.CANCELLED,
+    )
+    queryset = (
+        Challenge.objects.exclude(status=Status.DRAFT)
+        .filter(
+            Q(starts_at__lt=upper, deadline__gte=lower)
+            | Q(counterpart__delivered_at__gte=lower, counterpart__delivered_at__lt=upper)
+            | Q(counterpart__status="due")
+            | Q(pk__in=sorted(set(also)))
+        )
+        .exclude(Exists(cancelled_as_draft))
+        .select_related("metric__baseline_factor", "metric__action_factor", "counterpart")
+        .prefetch_related("skill_slots")
+        .order_by("starts_at", "pk")
+    )
+    return [_challenge_facts(challenge) for challenge in queryset]
+
+
+# Teams -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamFacts:
+    id: int
+    name: str
+    headcount: int | None  # the people in the team, joined or not: the rate's denominator
+    members: int  # the people who joined it on Crowdact
+
+
+def impact_teams() -> list[TeamFacts]:
+    """Every team, with its headcount and members: one query."""
+    rows = Team.objects.annotate(members=Count("memberships")).order_by("name", "pk")
+    return [TeamFacts(team.pk, team.name, team.headcount, team.members) for team in rows]
