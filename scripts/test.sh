@@ -18,4 +18,6 @@ step "lint-imports";        .venv/bin/lint-imports --no-cache
 step "makemigrations --check"
 .venv/bin/python manage.py makemigrations --check --dry-run
 step "pytest"
-.venv/bin/python -m pytest "$@"
+# In PYTEST_WORKERS processes (2 unless set; 0 for one), each test module in one of them: a module's
+# live server and browser start once.
+.venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadscope "$@"

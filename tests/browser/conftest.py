@@ -33,7 +33,7 @@ from django.utils import timezone, translation
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from accounts.models import User
+from accounts.models import AuditEntry, Notification, User
 from challenges.models import Challenge, Contribution, Pledge, Team, TeamMembership
 from participants.models import JoinLink, SignInLink
 from tests.browser.support import (
@@ -163,6 +163,9 @@ def browser_cleanup(browser_db: None) -> Iterator[None]:
             TeamMembership.objects.filter(team__created_at__gte=started).delete()
             Team.objects.filter(created_at__gte=started).delete()
             User.objects.filter(date_joined__gte=started).delete()
+            # What their pages recorded and sent: the audit trail and the send-once rows.
+            AuditEntry.objects.filter(at__gte=started).delete()
+            Notification.objects.filter(created_at__gte=started).delete()
             Session.objects.all().delete()
 
 

@@ -93,6 +93,7 @@ def test_the_admin_upgrades_through_checkout_and_sees_the_business_plan(
     for usage in page.locator(".usage").all():
         expect(usage).to_contain_text("No limit on this plan.")
 
+    wait_idle(stripe_server)  # every webhook answered, so every event applied (Celery runs inline)
     alpha = organization("alpha")
     assert (alpha.plan, alpha.billing_state) == ("business", "active")
     subscription = Subscription.objects.get(organization=alpha)
