@@ -185,7 +185,7 @@ def paginated_response(
     *,
     view: APIView,
     request: Request,
-    queryset: QuerySet[Any] | Sequence[Model],
+    queryset: QuerySet[Any] | Sequence[Model] | Any,  # or anything Django's Paginator takes
     serializer_class: type[serializers.BaseSerializer[Any]],
     context: dict[str, Any] | None = None,
 ) -> Response:

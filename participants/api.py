@@ -22,7 +22,7 @@ from core.audit import audit_record
 from core.db import atomic_with_retry
 from core.permissions import can_manage
 from core.serializers import id_field
-from participants.selectors import PeopleFilters, people_list, person_role_key, person_status
+from participants.selectors import PeopleFilters, PeoplePages, people_list, person_role_key, person_status
 
 ROLES = ["participant", "executive", "admin"]
 STATUSES = ["active", "invited", "deactivated"]
@@ -94,7 +94,7 @@ class PeopleApi(APIView):
         filters = PeopleFiltersInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
-        queryset = people_list(
+        queryset = PeoplePages(
             PeopleFilters(
                 search=data.get("search", ""),
                 role=data.get("role", ""),

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -28,7 +28,7 @@ from core.pages import error_summary, manager_required, reader_required, refused
 from core.permissions import can_manage
 from participants import forms_people as forms
 from participants import people_csv
-from participants.selectors import people_list, person_role_key, person_status
+from participants.selectors import PeoplePages, people_list, person_role_key, person_status
 from tenants.http import request_organization
 
 PAGE_SIZE = 50
@@ -45,7 +45,7 @@ def people(request: HttpRequest) -> HttpResponse:
     teams = _teams()
     form = forms.PeopleFilterForm(request.GET or None, teams=teams)
     filters = form.filters()
-    page = Paginator(people_list(filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    page: Page[User] = Paginator(PeoplePages(filters), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [
         {"person": person, "role": person_role_key(person), "status": person_status(person)}
         for person in page.object_list

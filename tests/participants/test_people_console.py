@@ -88,8 +88,9 @@ def test_the_list_costs_the_same_queries_whatever_the_number_of_people(
         TeamMembership.objects.create(user=person, team=team)
     console.get("/manage/people/")  # the session's first request renews it
 
-    # routing (3), session, user, permissions (2), the team filter's teams, the count, the page
-    with django_assert_num_queries(10):
+    # routing (3), session, user, permissions (2), the team filter's teams, the count, the page's
+    # ids, its rows
+    with django_assert_num_queries(11):
         response = console.get("/manage/people/")
 
     assert response.status_code == 200
