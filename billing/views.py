@@ -19,9 +19,9 @@ from billing.services import stripe_event_receive
 @require_POST
 def stripe_webhook(request: HttpRequest) -> JsonResponse:
     try:
-        event, new = stripe_event_receive(request.body, request.headers.get("Stripe-Signature", ""))
+        stripe_id, new = stripe_event_receive(request.body, request.headers.get("Stripe-Signature", ""))
     except WebhookSignatureInvalid:
         return JsonResponse({"detail": "The Stripe-Signature does not match this body."}, status=400)
     except BillingNotConfigured:
         return JsonResponse({"detail": "Webhooks are not configured (STRIPE_WEBHOOK_SECRET)."}, status=400)
-    return JsonResponse({"received": event.stripe_id, "duplicate": not new})
+    return JsonResponse({"received": stripe_id, "duplicate": not new})

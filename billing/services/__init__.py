@@ -25,7 +25,7 @@ Provisioning and background work (tasks call these; none is called in a request 
                                                      customer is queued for after commit
     billing_customer_create(organization_id)         the Stripe customer (skipped if not configured)
     billing_customer_ensure(organization) -> str     the customer id, created if needed
-    stripe_event_receive(payload, signature) -> (StripeEvent, new)   the webhook: check, store, queue
+    stripe_event_receive(payload, signature) -> (stripe id, new)     the webhook: check, store, queue
     stripe_event_process(event_id, *, now=None) -> str               re-read the object, apply it
     stripe_event_replay(actor, events) -> int                        the admin's replay
     stripe_events_requeue(*, now=None) -> int                        hourly: events whose retries ran out

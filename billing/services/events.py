@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -54,32 +54,53 @@ HANDLERS: dict[str, Sync] = {
 }
 
 
-def stripe_event_receive(payload: bytes, signature: str) -> tuple[StripeEvent, bool]:
-    """Check and store a webhook delivery; queue its processing. Returns the event and whether it
-    is new (False: a duplicate, which changes nothing). Raises WebhookSignatureInvalid,
-    BillingNotConfigured (no STRIPE_WEBHOOK_SECRET). No call to Stripe."""
+def stripe_event_receive(payload: bytes, signature: str) -> tuple[str, bool]:
+    """Check and store a webhook delivery; queue its processing. Returns the event's Stripe id and
+    whether it is new (False: a duplicate, which changes nothing). Raises WebhookSignatureInvalid,
+    BillingNotConfigured (no STRIPE_WEBHOOK_SECRET). No call to Stripe.
+
+    One statement stores it, or finds it already there (INSERT … ON CONFLICT DO NOTHING), committed
+    before the answer: Stripe is told 200 only for an event that is on disk."""
     event = stripe_client.webhook_event(payload, signature)
     try:
         stripe_id, type_, created = str(event["id"]), str(event["type"]), int(event["created"])
         obj = event["data"]["object"]
         object_id = str(obj.get("id") or "") if isinstance(obj, dict) else ""
-    except (KeyError, TypeError, ValueError) as exc:
+        created_at = dt.datetime.fromtimestamp(created, tz=dt.UTC)
+    except (KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
         raise WebhookSignatureInvalid("not a Stripe event") from exc
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                row = StripeEvent.objects.create(
-                    stripe_id=stripe_id,
-                    type=type_[:100],
-                    object_id=object_id[:255],
-                    created=dt.datetime.fromtimestamp(created, tz=dt.UTC),
-                    livemode=bool(event.get("livemode")),
-                    payload=event,
-                )
-        except IntegrityError:
-            return StripeEvent.objects.get(stripe_id=stripe_id), False
-        enqueue_on_commit(PROCESS_TASK, row.pk)
-    return row, True
+    row_id = _event_insert(
+        stripe_id=stripe_id[:255],
+        type=type_[:100],
+        object_id=object_id[:255],
+        created=created_at,
+        livemode=bool(event.get("livemode")),
+        # The body as Stripe sent it (it parsed as JSON above): jsonb keeps the same document.
+        payload=payload.decode("utf-8"),
+    )
+    if row_id is None:
+        return stripe_id, False
+    enqueue_on_commit(PROCESS_TASK, row_id)
+    return stripe_id, True
+
+
+_INSERT = """
+    INSERT INTO {table} (stripe_id, type, object_id, created, livemode, payload, received_at, processed_at,
+                         attempts, last_error, organization_id)
+    VALUES (%(stripe_id)s, %(type)s, %(object_id)s, %(created)s, %(livemode)s, %(payload)s::jsonb, %(now)s,
+            NULL, 0, '', NULL)
+    ON CONFLICT (stripe_id) DO NOTHING
+    RETURNING id
+"""
+
+
+def _event_insert(**values: Any) -> int | None:
+    """The new row's id, or None when an event with this id is stored already."""
+    sql = _INSERT.format(table=connection.ops.quote_name(StripeEvent._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {**values, "now": timezone.now()})
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
 def _error_record(event_id: int, exc: BaseException) -> None:
