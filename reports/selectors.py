@@ -36,10 +36,9 @@ from challenges.selectors.impact import (
     Pair,
     PeopleCounts,
     TeamFacts,
+    bucket_starts,
+    impact_activity,
     impact_challenges,
-    impact_contributions,
-    impact_newcomers,
-    impact_people,
     impact_teams,
 )
 from reports.charts import Chart, Series, format_number
@@ -546,9 +545,8 @@ def impact_report(
         previous = period.previous()
         now_days, before_days = Days(period.start, period.end), Days(previous.start, previous.end)
         teams = impact_teams()
-        people = impact_people(now_days, before_days, zone)
-        contributions = impact_contributions(now_days, before_days)
-        newcomers = impact_newcomers(now_days, before_days, zone, bucket=period.bucket)
+        activity = impact_activity(now_days, before_days, zone, bucket=period.bucket)
+        people, contributions, newcomers = activity.people, activity.contributions, activity.newcomers
         named = set(people.by_challenge) | {row.challenge_id for row in contributions}
         challenges = impact_challenges(now_days, before_days, zone, also=named)
         facts = _Facts(
@@ -931,19 +929,9 @@ def _participation(
 
 def _buckets(period: Period) -> list[tuple[dt.date, dt.date, dt.date]]:
     """(key, first day, last day) of each week (from Monday) or month of the period, clipped to it."""
-    buckets = []
-    if period.bucket == "week":
-        key = period.start - dt.timedelta(days=period.start.weekday())
-        while key <= period.end:
-            buckets.append((key, max(key, period.start), min(key + dt.timedelta(days=6), period.end)))
-            key += dt.timedelta(days=7)
-    else:
-        key = period.start.replace(day=1)
-        while key <= period.end:
-            following = (key.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-            buckets.append((key, max(key, period.start), min(following - dt.timedelta(days=1), period.end)))
-            key = following
-    return buckets
+    keys = bucket_starts(Days(period.start, period.end), period.bucket)
+    ends = [key - dt.timedelta(days=1) for key in keys[1:]] + [period.end]
+    return [(key, max(key, period.start), min(end, period.end)) for key, end in zip(keys, ends, strict=True)]
 
 
 def _timeline(facts: _Facts) -> tuple[TimelineBucket, ...]:

@@ -2,8 +2,9 @@
 
 reports/ builds every figure of a report from these, and from nothing else of challenges. Each
 function takes the two periods a report compares (the period and the one before it) and answers
-both at once, with SQL aggregates: six queries in all, whatever the number of people, pledges or
-contributions (the rows that come back grow with teams and challenges, never with people).
+both at once, with SQL aggregates: four queries in all, whatever the number of people, pledges or
+contributions (the rows that come back grow with teams and challenges, never with people), and the
+pledges and contributions are read once, by `impact_activity`.
 
 A *period* is a range of days [start, end] in the organisation's time zone. A pledge falls on the
 day it was made, in that time zone; a contribution on the day it was logged for. Withdrawn pledges
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import translation
 
 from challenges.models import Challenge, ChallengeEvent, Contribution, ImpactFactor, Metric, Pledge, Team
@@ -81,68 +82,6 @@ class PeopleCounts:
     by_challenge: dict[int, tuple[Pair, Pair]]  # challenge -> (people, pledges)
 
 
-_ACTIONS = """
-    SELECT p.user_id, p.team_id, p.challenge_id, (p.created_at AT TIME ZONE %(zone)s)::date AS day,
-           1 AS pledge
-    FROM {pledge} p
-    WHERE p.withdrawn_at IS NULL AND p.created_at >= %(lower)s AND p.created_at < %(upper)s
-    UNION ALL
-    SELECT c.user_id, c.team_id, c.challenge_id, c.day, 0
-    FROM {contribution} c
-    WHERE c.day >= %(first)s AND c.day <= %(last)s
-"""
-
-
-def _window(now: Days, before: Days, zone: dt.tzinfo) -> dict[str, str | dt.date | dt.datetime]:
-    first, last = min(now.start, before.start), max(now.end, before.end)
-    lower, upper = Days(first, last).bounds(zone)
-    return {
-        "zone": str(zone),
-        "lower": lower,
-        "upper": upper,
-        "first": first,
-        "last": last,
-        "now_start": now.start,
-        "now_end": now.end,
-        "before_start": before.start,
-        "before_end": before.end,
-    }
-
-
-def impact_people(now: Days, before: Days, zone: zoneinfo.ZoneInfo) -> PeopleCounts:
-    """People and pledges of both periods, in all, per team and per challenge: one query.
-
-    A person counts once in all, and once in each team or challenge they acted for (the team they
-    were in when they acted, as in team standings): a person who changed teams counts in both.
-    """
-    actions = _ACTIONS.format(pledge=Pledge._meta.db_table, contribution=Contribution._meta.db_table)
-    sql = f"""
-        WITH actions AS ({actions})
-        SELECT GROUPING(team_id, challenge_id), team_id, challenge_id,
-               COUNT(DISTINCT user_id) FILTER (WHERE day BETWEEN %(now_start)s AND %(now_end)s),
-               COUNT(DISTINCT user_id) FILTER (WHERE day BETWEEN %(before_start)s AND %(before_end)s),
-               COUNT(*) FILTER (WHERE pledge = 1 AND day BETWEEN %(now_start)s AND %(now_end)s),
-               COUNT(*) FILTER (WHERE pledge = 1 AND day BETWEEN %(before_start)s AND %(before_end)s)
-        FROM actions
-        GROUP BY GROUPING SETS ((), (team_id), (challenge_id))
-    """  # noqa: S608 - table names from the models, values as parameters
-    with connection.cursor() as cursor:
-        cursor.execute(sql, _window(now, before, zone))
-        rows = cursor.fetchall()
-    people, pledges = ZERO, ZERO
-    by_team: dict[int | None, tuple[Pair, Pair]] = {}
-    by_challenge: dict[int, tuple[Pair, Pair]] = {}
-    for level, team_id, challenge_id, people_now, people_before, pledges_now, pledges_before in rows:
-        counts = (_pair(people_now, people_before), _pair(pledges_now, pledges_before))
-        if level == 3:  # neither column grouped: everything
-            people, pledges = counts
-        elif level == 1:  # grouped by team (challenge_id aggregated away)
-            by_team[team_id] = counts
-        else:
-            by_challenge[challenge_id] = counts
-    return PeopleCounts(people, pledges, by_team, by_challenge)
-
-
 @dataclass(frozen=True)
 class Newcomers:
     """People's first action ever, by day, for the days of both periods; and the people active in
@@ -150,36 +89,6 @@ class Newcomers:
 
     first_days: dict[dt.date, int]
     active_by_bucket: dict[dt.date, int]  # first day of the bucket (a Monday, or the 1st) -> people
-
-
-def impact_newcomers(now: Days, before: Days, zone: zoneinfo.ZoneInfo, *, bucket: str) -> Newcomers:
-    """New participants (whose first pledge or contribution ever falls on a day) and active ones per
-    `bucket` ("week": weeks from Monday, or "month") of the period: one query."""
-    if bucket not in ("week", "month"):
-        raise ValueError(f"Unknown bucket {bucket!r}.")
-    params = _window(now, before, zone)
-    params["bucket"] = bucket
-    sql = f"""
-        WITH actions AS MATERIALIZED (
-            SELECT p.user_id, (p.created_at AT TIME ZONE %(zone)s)::date AS day
-            FROM {Pledge._meta.db_table} p
-            WHERE p.withdrawn_at IS NULL AND p.user_id IS NOT NULL AND p.created_at < %(upper)s
-            UNION ALL
-            SELECT c.user_id, c.day FROM {Contribution._meta.db_table} c
-            WHERE c.user_id IS NOT NULL AND c.day <= %(last)s
-        ),
-        firsts AS (SELECT user_id, MIN(day) AS day FROM actions GROUP BY user_id)
-        SELECT 'first', day, COUNT(*) FROM firsts WHERE day >= %(first)s GROUP BY day
-        UNION ALL
-        SELECT 'active', date_trunc(%(bucket)s, day)::date, COUNT(DISTINCT user_id) FROM actions
-        WHERE day BETWEEN %(now_start)s AND %(now_end)s GROUP BY 2
-    """  # noqa: S608 - table names from the models, values as parameters
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    first_days = {day: count for kind, day, count in rows if kind == "first"}
-    active = {day: count for kind, day, count in rows if kind == "active"}
-    return Newcomers(first_days, active)
 
 
 # Quantities --------------------------------------------------------------------------------------
@@ -197,31 +106,158 @@ class ContributionTotals:
     entries: Pair
 
 
-def impact_contributions(now: Days, before: Days) -> list[ContributionTotals]:
-    """Sums of contributions per challenge, team and skill slot, in both periods: one query."""
-    in_now = Q(day__range=(now.start, now.end))
-    in_before = Q(day__range=(before.start, before.end))
-    rows = (
-        Contribution.objects.filter(in_now | in_before)
-        .order_by()
-        .values("challenge_id", "team_id", "skill_slot_id")
-        .annotate(
-            amount_now=Sum("amount", filter=in_now),
-            amount_before=Sum("amount", filter=in_before),
-            entries_now=Count("pk", filter=in_now),
-            entries_before=Count("pk", filter=in_before),
-        )
+@dataclass(frozen=True)
+class Activity:
+    """What people did in the two periods: who, how much, and when they first came."""
+
+    people: PeopleCounts
+    contributions: list[ContributionTotals]
+    newcomers: Newcomers
+
+
+# A bucket's bit in a BIGINT mask: a period has at most 15 weeks or 37 months (reports.periods).
+_MAX_BUCKETS = 63
+
+_ACTIVITY = """
+    WITH actions AS (
+        SELECT p.user_id, p.team_id, p.challenge_id, p.skill_slot_id AS slot_id,
+               (p.created_at AT TIME ZONE %(zone)s)::date AS day, NULL::numeric AS amount
+        FROM {pledge} p
+        WHERE p.withdrawn_at IS NULL AND p.created_at < %(upper)s
+        UNION ALL
+        SELECT c.user_id, c.team_id, c.challenge_id, c.skill_slot_id, c.day, c.amount
+        FROM {contribution} c
+        WHERE c.day <= %(last)s
+    ),
+    acted AS MATERIALIZED (
+        SELECT user_id, team_id, challenge_id, slot_id, MIN(day) AS first_day,
+               BOOL_OR(day BETWEEN %(now_start)s AND %(now_end)s) AS in_now,
+               BOOL_OR(day BETWEEN %(before_start)s AND %(before_end)s) AS in_before,
+               COUNT(*) FILTER (WHERE amount IS NULL AND day BETWEEN %(now_start)s AND %(now_end)s)
+                   AS pledges_now,
+               COUNT(*) FILTER (WHERE amount IS NULL AND day BETWEEN %(before_start)s AND %(before_end)s)
+                   AS pledges_before,
+               SUM(amount) FILTER (WHERE day BETWEEN %(now_start)s AND %(now_end)s) AS amount_now,
+               SUM(amount) FILTER (WHERE day BETWEEN %(before_start)s AND %(before_end)s) AS amount_before,
+               COUNT(amount) FILTER (WHERE day BETWEEN %(now_start)s AND %(now_end)s) AS entries_now,
+               COUNT(amount) FILTER (WHERE day BETWEEN %(before_start)s AND %(before_end)s) AS entries_before,
+               BIT_OR(1::bigint << ({bucket_of_day})) FILTER (WHERE day BETWEEN %(now_start)s AND %(now_end)s)
+                   AS buckets
+        FROM actions
+        GROUP BY user_id, team_id, challenge_id, slot_id
+    ),
+    people AS (
+        SELECT MIN(first_day) AS first_day, BIT_OR(buckets) AS buckets
+        FROM acted WHERE user_id IS NOT NULL GROUP BY user_id
     )
-    return [
-        ContributionTotals(
-            row["challenge_id"],
-            row["team_id"],
-            row["skill_slot_id"],
-            _pair(row["amount_now"], row["amount_before"]),
-            _pair(row["entries_now"], row["entries_before"]),
-        )
-        for row in rows
-    ]
+    SELECT 'people', GROUPING(team_id, challenge_id), team_id, challenge_id, NULL::date,
+           COUNT(DISTINCT user_id) FILTER (WHERE in_now), COUNT(DISTINCT user_id) FILTER (WHERE in_before),
+           SUM(pledges_now), SUM(pledges_before)
+    FROM acted WHERE in_now OR in_before
+    GROUP BY GROUPING SETS ((), (team_id), (challenge_id))
+    UNION ALL
+    SELECT 'amounts', slot_id, team_id, challenge_id, NULL,
+           SUM(amount_now), SUM(amount_before), SUM(entries_now), SUM(entries_before)
+    FROM acted
+    GROUP BY challenge_id, team_id, slot_id HAVING SUM(entries_now) + SUM(entries_before) > 0
+    UNION ALL
+    SELECT 'first', NULL, NULL, NULL, first_day, COUNT(*), NULL, NULL, NULL
+    FROM people WHERE first_day >= %(first)s GROUP BY first_day
+    UNION ALL
+    SELECT 'active', bucket, NULL, NULL, NULL, COUNT(*), NULL, NULL, NULL
+    FROM people, generate_series(0, %(buckets)s - 1) AS bucket
+    WHERE buckets & (1::bigint << bucket) <> 0 GROUP BY bucket
+"""
+# The bucket of a day of the period, counted from the period's first bucket (0).
+_BUCKET_OF_DAY = {
+    "week": "(day - %(bucket_zero)s) / 7",
+    "month": "EXTRACT(YEAR FROM day)::int * 12 + EXTRACT(MONTH FROM day)::int - %(bucket_zero)s",
+}
+
+
+def _window(now: Days, before: Days, zone: dt.tzinfo) -> dict[str, str | int | dt.date | dt.datetime]:
+    first, last = min(now.start, before.start), max(now.end, before.end)
+    lower, upper = Days(first, last).bounds(zone)
+    return {
+        "zone": str(zone),
+        "lower": lower,
+        "upper": upper,
+        "first": first,
+        "last": last,
+        "now_start": now.start,
+        "now_end": now.end,
+        "before_start": before.start,
+        "before_end": before.end,
+    }
+
+
+def bucket_starts(days: Days, bucket: str) -> list[dt.date]:
+    """The first day of each bucket that `days` touch: Mondays ("week"), or the 1st of each month
+    ("month"). The first bucket may start before `days` do."""
+    keys = []
+    if bucket == "week":
+        key = days.start - dt.timedelta(days=days.start.weekday())
+        while key <= days.end:
+            keys.append(key)
+            key += dt.timedelta(days=7)
+    else:
+        key = days.start.replace(day=1)
+        while key <= days.end:
+            keys.append(key)
+            key = (key.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return keys
+
+
+def impact_activity(now: Days, before: Days, zone: zoneinfo.ZoneInfo, *, bucket: str) -> Activity:
+    """People, pledges and amounts of both periods, and newcomers and active people per `bucket`
+    ("week": weeks from Monday, or "month") of the period: one query, one pass over the rows.
+
+    A person counts once in all, and once in each team or challenge they acted for (the team they
+    were in when they acted, as in team standings): a person who changed teams counts in both. A
+    newcomer is a person whose first pledge or contribution ever falls on a day of the periods.
+    The rows are first folded per person, team, challenge and slot, so the figures are then taken
+    from one row per person and place, not from every action.
+    """
+    if bucket not in _BUCKET_OF_DAY:
+        raise ValueError(f"Unknown bucket {bucket!r}.")
+    keys = bucket_starts(now, bucket)
+    if len(keys) > _MAX_BUCKETS:
+        raise ValueError(f"A period of {len(keys)} {bucket}s is longer than a report covers.")
+    params = _window(now, before, zone)
+    params["buckets"] = len(keys)
+    params["bucket_zero"] = keys[0] if bucket == "week" else keys[0].year * 12 + keys[0].month
+    sql = _ACTIVITY.format(
+        pledge=Pledge._meta.db_table,
+        contribution=Contribution._meta.db_table,
+        bucket_of_day=_BUCKET_OF_DAY[bucket],
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    people, pledges = ZERO, ZERO
+    by_team: dict[int | None, tuple[Pair, Pair]] = {}
+    by_challenge: dict[int, tuple[Pair, Pair]] = {}
+    contributions: list[ContributionTotals] = []
+    first_days: dict[dt.date, int] = {}
+    active: dict[dt.date, int] = {}
+    for kind, a, team_id, challenge_id, day, n1, n2, n3, n4 in rows:
+        if kind == "people":
+            counts = (_pair(n1, n2), _pair(n3, n4))
+            if a == 3:  # neither column grouped: everything
+                people, pledges = counts
+            elif a == 1:  # grouped by team (challenge_id aggregated away)
+                by_team[team_id] = counts
+            else:
+                by_challenge[challenge_id] = counts
+        elif kind == "amounts":
+            contributions.append(ContributionTotals(challenge_id, team_id, a, _pair(n1, n2), _pair(n3, n4)))
+        elif kind == "first":
+            first_days[day] = int(n1)
+        else:
+            active[keys[a]] = int(n1)
+    return Activity(
+        PeopleCounts(people, pledges, by_team, by_challenge), contributions, Newcomers(first_days, active)
+    )
 
 
 # Challenges, metrics, factors, counterparts ------------------------------------------------------

@@ -3,6 +3,7 @@ history of tests/reports/support.py: March 2025 against February 2025."""
 
 import dataclasses
 import datetime as dt
+import zoneinfo
 from decimal import Decimal
 
 import pytest
@@ -161,6 +162,23 @@ def test_a_year_is_cut_month_by_month(in_org_a, march):
     )
 
 
+def test_active_people_per_month_are_the_distinct_people_of_each_month(in_org_a, march):
+    report = report_of(in_org_a, start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31))
+    zone = zoneinfo.ZoneInfo(in_org_a.timezone)
+    days_of = {}
+    for pledge in Pledge.objects.filter(withdrawn_at=None):
+        days_of.setdefault(pledge.user_id, set()).add(timezone.localtime(pledge.created_at, zone).date())
+    for contribution in Contribution.objects.all():
+        days_of.setdefault(contribution.user_id, set()).add(contribution.day)
+    expected = [
+        sum(1 for days in days_of.values() if any(b.start <= day <= b.end for day in days))
+        for b in report.timeline
+    ]
+
+    assert [b.active_participants for b in report.timeline] == expected
+    assert sum(expected) > len(expected)  # more than one person in some month: not all zeros or ones
+
+
 def test_headline_figures_carry_their_change_against_the_previous_period(in_org_a, march):
     report = report_of(in_org_a)
 
@@ -236,14 +254,14 @@ def test_deactivated_people_still_count(in_org_a, march):
 
 
 def test_the_number_of_queries_does_not_grow_with_the_data(in_org_a, march, django_assert_num_queries):
-    # teams, people (all, per team, per challenge), contributions, first actions and actives,
-    # challenges with their metric, factors and counterpart, their skill slots
-    with django_assert_num_queries(6):
+    # teams; people (all, per team, per challenge), contributions, first actions and actives in one;
+    # challenges with their metric, factors and counterpart; their skill slots
+    with django_assert_num_queries(4):
         small = report_of(in_org_a)
     more_of_the_same(march, 30)
     contribution_make(march.challenges["A"], march.people["p1"], dt.date(2025, 3, 10), "4")
 
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(4):
         large = report_of(in_org_a)
 
     assert large.current.participants == small.current.participants + 60
@@ -251,7 +269,7 @@ def test_the_number_of_queries_does_not_grow_with_the_data(in_org_a, march, djan
 
 
 def test_without_an_organisation_the_current_schemas_is_read(in_org_a, march, django_assert_num_queries):
-    with django_assert_num_queries(7):  # the organisation, then the six
+    with django_assert_num_queries(5):  # the organisation, then the four
         report = impact_report(None, START, END, language="en", today=TODAY)
 
     assert report.organization_name == in_org_a.name
