@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from billing import stripe_client
 from billing.errors import StripeRefused, WebhookSignatureInvalid
-from billing.models import StripeEvent
+from billing.models import Invoice, StripeEvent, Subscription
 from billing.services.sync import checkout_session_sync, invoice_sync, subscription_sync
 from core.permissions import require
 from tenants.background import enqueue_on_commit
@@ -109,7 +109,8 @@ def _error_record(event_id: int, exc: BaseException) -> None:
 
 def stripe_event_process(event_id: int, *, now: dt.datetime | None = None) -> str:
     """Do an event's work once: re-read its object from Stripe and apply it. Returns what happened:
-    "processed", "ignored" (a type with nothing to do), "done" (already processed), "refused"
+    "processed", "ignored" (a type with nothing to do), "done" (already processed), "current" (its
+    object was re-read from Stripe after the event came, for another event: nothing to read), "refused"
     (Stripe refuses to give the object: recorded, not retried; an operator can replay it; an object
     Stripe no longer has marks the event processed).
 
@@ -120,6 +121,14 @@ def stripe_event_process(event_id: int, *, now: dt.datetime | None = None) -> st
     StripeEvent.objects.filter(pk=event_id).update(attempts=F("attempts") + 1)
     handler = HANDLERS.get(event.type)
     organization: Organization | None = None
+    # A first attempt (a replay or a retry always re-reads) whose object was re-read for another
+    # event after this one came: that read saw Stripe's state as of after this event, and applied it.
+    current = _read_since(event) if handler is not None and event.object_id and event.attempts == 0 else None
+    if current is not None:
+        StripeEvent.objects.filter(pk=event_id).update(
+            processed_at=timezone.now(), last_error="", organization_id=current
+        )
+        return "current"
     if handler is not None and event.object_id:
         try:
             organization = handler(event.object_id, now=now)
@@ -142,6 +151,36 @@ def stripe_event_process(event_id: int, *, now: dt.datetime | None = None) -> st
         processed_at=timezone.now(), last_error="", organization=organization
     )
     return "processed" if handler is not None else "ignored"
+
+
+def _read_since(event: StripeEvent) -> int | None:
+    """The organisation of the object this event is about, when that object (for an invoice, its
+    subscription too) was read from Stripe after the event was received; else None. Subscriptions
+    and invoices only: a Checkout Session's processing also adopts the customer, which its own
+    re-read must do."""
+    handler = HANDLERS.get(event.type)
+    fresh = {"stripe_updated__gt": event.received_at}
+    if handler is subscription_sync:
+        return (
+            Subscription.objects.filter(stripe_id=event.object_id, **fresh)
+            .values_list("organization_id", flat=True)
+            .first()
+        )
+    if handler is not invoice_sync:
+        return None
+    invoice = (
+        Invoice.objects.filter(stripe_id=event.object_id, **fresh)
+        .only("organization_id", "subscription_stripe_id")
+        .first()
+    )
+    if invoice is None:
+        return None
+    if (
+        invoice.subscription_stripe_id
+        and not Subscription.objects.filter(stripe_id=invoice.subscription_stripe_id, **fresh).exists()
+    ):
+        return None
+    return invoice.organization_id
 
 
 def stripe_event_replay(actor: Any, events: Iterable[StripeEvent]) -> int:

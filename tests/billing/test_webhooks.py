@@ -4,6 +4,7 @@ replay events from the admin."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 
@@ -126,6 +127,7 @@ def test_while_stripe_is_unreachable_the_work_retries_then_stays_to_be_done(bill
     business_by_checkout(billing, org_a, admin_of(org_a))
     event = StripeEvent.objects.filter(type="customer.subscription.created").get()
     StripeEvent.objects.filter(pk=event.pk).update(processed_at=None, attempts=0)
+    Subscription.objects.update(stripe_updated=event.received_at - dt.timedelta(seconds=1))  # read before it
     monkeypatch.setattr("billing.stripe_client.MAX_NETWORK_RETRIES", 0)
     settings.STRIPE_API_BASE = closed_port_url()
 
@@ -144,6 +146,41 @@ def test_while_stripe_is_unreachable_the_work_retries_then_stays_to_be_done(bill
     assert tasks.stripe_event_process.apply(args=(event.pk,)).result == "processed"
     event.refresh_from_db()
     assert (event.processed_at is not None, event.last_error) == (True, "")
+
+
+def test_an_event_whose_object_was_read_since_it_came_is_done_without_reading_it_again(
+    billing, org_a, monkeypatch
+):
+    business_by_checkout(billing, org_a, admin_of(org_a))
+    subscription = Subscription.objects.get()
+    events = {
+        kind: StripeEvent.objects.filter(type=kind).get()
+        for kind in ("customer.subscription.created", "invoice.paid")
+    }
+    # Both came before the last read of their objects (the other events re-read them later).
+    assert all(event.received_at < subscription.stripe_updated for event in events.values())
+    StripeEvent.objects.filter(pk__in=[e.pk for e in events.values()]).update(
+        processed_at=None, attempts=0, organization=None
+    )
+    monkeypatch.setattr("billing.stripe_client.MAX_NETWORK_RETRIES", 0)
+    settings.STRIPE_API_BASE = closed_port_url()  # any read from Stripe would fail
+
+    assert [stripe_event_process(e.pk) for e in events.values()] == ["current", "current"]
+    for event in events.values():
+        event.refresh_from_db()
+        assert (event.processed_at is not None, event.organization_id) == (True, org_a.pk)
+
+    # An event newer than the last read is read; so is a replayed one (attempts made), whatever the rows.
+    newer = events["customer.subscription.created"]
+    StripeEvent.objects.filter(pk=newer.pk).update(
+        processed_at=None, attempts=0, received_at=subscription.stripe_updated + dt.timedelta(seconds=1)
+    )
+    with pytest.raises(BillingUnavailable):
+        stripe_event_process(newer.pk)
+    replayed = events["invoice.paid"]
+    StripeEvent.objects.filter(pk=replayed.pk).update(processed_at=None, attempts=1)
+    with pytest.raises(BillingUnavailable):
+        stripe_event_process(replayed.pk)
 
 
 def test_while_stripe_is_unreachable_the_pages_services_raise_and_save_nothing(
