@@ -165,13 +165,13 @@ def test_a_year_is_cut_month_by_month(in_org_a, march):
 def test_active_people_per_month_are_the_distinct_people_of_each_month(in_org_a, march):
     report = report_of(in_org_a, start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31))
     zone = zoneinfo.ZoneInfo(in_org_a.timezone)
-    days_of = {}
+    days_of: dict[int | None, set[dt.date]] = {}
     for pledge in Pledge.objects.filter(withdrawn_at=None):
         days_of.setdefault(pledge.user_id, set()).add(timezone.localtime(pledge.created_at, zone).date())
     for contribution in Contribution.objects.all():
         days_of.setdefault(contribution.user_id, set()).add(contribution.day)
     expected = [
-        sum(1 for days in days_of.values() if any(b.start <= day <= b.end for day in days))
+        len([days for days in days_of.values() if any(b.start <= d <= b.end for d in days)])
         for b in report.timeline
     ]
 
