@@ -1,4 +1,4 @@
-"""The public site: the bare BASE_DOMAIN (landing page, operator admin, health)."""
+"""The public site: the bare BASE_DOMAIN (landing page, operator admin, liveness and readiness)."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -11,6 +11,7 @@ admin.site.site_title = "Crowdact operators"
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("billing/", include("billing.urls")),  # Stripe's webhook: /billing/stripe/webhook/
     path("signup/", include("tenants.urls_signup")),  # self-service sign-up (tenants/signup.py)

@@ -9,6 +9,7 @@ from tenants import views_manage as tenant_pages
 
 urlpatterns = [
     path("healthz", tenant_views.healthz, name="healthz"),
+    path("readyz", tenant_views.readyz, name="readyz"),
     # The participant home; signed-out visitors see the organisation's public intro.
     path("", views_pages.home, name="home"),
     path("manage/organization/", tenant_pages.manage_settings, name="organization_settings"),

@@ -1,7 +1,6 @@
 """Behaviour every response shares: the request's id and client, private caching and an idle timeout
 for signed-in people."""
 
-import re
 import time
 import uuid
 from collections.abc import Callable
@@ -11,6 +10,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
 from core.http import RequestContext, client_address, request_context_reset, request_context_set
+from core.observability import REQUEST_ID, http_request_reset, http_request_set
 
 # How often a signed-in session's expiry is pushed forward: often enough for an idle timeout measured
 # in hours, rarely enough that a busy person does not write their session on every request.
@@ -18,12 +18,12 @@ SESSION_TOUCH_SECONDS = 300
 TOUCHED_KEY = "_touched"
 # How often "last seen" is written for a person: the people page shows it to the hour.
 LAST_SEEN_SECONDS = 3600
-REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 class RequestContextMiddleware:
     """Gives each request an id (the proxy's X-Request-ID when it is a sensible one, else a new one),
-    sends it back, and keeps it with the client's address for the audit trail and the logs."""
+    sends it back, and keeps it with the client's address for the audit trail and the logs (which also
+    name the signed-in person, once authentication has run: core/observability.py)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -31,10 +31,14 @@ class RequestContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         given = str(request.META.get("HTTP_X_REQUEST_ID", ""))
         request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        # Also on the request: Django logs a 4xx or 5xx answer after every middleware has returned.
+        request.request_id = request_id  # type: ignore[attr-defined]
         token = request_context_set(RequestContext(request_id=request_id, client=client_address(request)))
+        request_token = http_request_set(request)
         try:
             response = self.get_response(request)
         finally:
+            http_request_reset(request_token)
             request_context_reset(token)
         response["X-Request-ID"] = request_id
         return response

@@ -11,6 +11,9 @@ graceful_timeout = 30
 max_requests = 2000
 max_requests_jitter = 200
 accesslog = "-"
+# gunicorn's usual line, then the request id the product answered with (X-Request-ID), which its own
+# log lines carry too (deploy/README.md, "Logs, request ids and errors").
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s'
 errorlog = "-"
 # The reverse proxies whose X-Forwarded-* headers are believed: the same variable the product reads for
 # the client address of its rate limits (config/settings/base.py), addresses or CIDR networks.

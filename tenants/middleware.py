@@ -16,7 +16,7 @@ from tenants.db import tenant_connection
 from tenants.models import Domain
 
 # Pages every host answers, even a suspended organisation's.
-ALWAYS_SERVED_PATHS = frozenset({"/healthz"})
+ALWAYS_SERVED_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 class OrganizationMiddleware:

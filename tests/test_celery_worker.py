@@ -1,26 +1,20 @@
 """A real Celery worker on the real Redis runs each task in the schema it was sent from."""
 
-import os
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from celery.result import allow_join_result
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from accounts.tasks import invitation_send
-from config.celery import app
 from tenants.background import enqueue_on_commit
 from tenants.db import tenant_connection
 from tenants.models import Organization
+from tests.workers import celery_worker
 
 pytestmark = pytest.mark.worker
 
@@ -28,52 +22,15 @@ pytestmark = pytest.mark.worker
 @pytest.fixture
 def worker(django_db_setup: None, tmp_path: Path) -> Iterator[Path]:
     """Start `celery worker` on a queue of its own; yield the folder its e-mails are written to."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
     outbox = tmp_path / "outbox"
     outbox.mkdir()
     env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{connection.settings_dict['NAME']}",
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(outbox),
     }
-    log = (tmp_path / "worker.log").open("w")  # kept by pytest's tmp_path for post-mortems
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-P",
-            "solo",
-            "-Q",
-            queue,
-            "-l",
-            "warning",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    previous = (app.conf.task_always_eager, app.conf.task_default_queue)
-    app.conf.task_always_eager = False
-    app.conf.task_default_queue = queue
-    try:
+    # The log is kept by pytest's tmp_path for post-mortems.
+    with celery_worker(tmp_path / "worker.log", env=env):
         yield outbox
-    finally:
-        app.conf.task_always_eager, app.conf.task_default_queue = previous
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
-        redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)
 
 
 def test_a_task_sent_from_an_organisation_runs_in_its_schema_once(worker, django_db_blocker):

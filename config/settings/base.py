@@ -3,6 +3,7 @@
 import datetime as dt
 import ipaddress
 from pathlib import Path
+from typing import Any
 
 import environ
 from celery.schedules import crontab
@@ -67,6 +68,11 @@ ORGANIZATION_LIMITS = "billing.limits.organization_limits"
 # How self-service sign-up hands its new admin over, signed in, to the organisation's host: a function
 # (email, display_name) -> a one-time path there, run in the organisation's schema (tenants/signup.py).
 SIGNUP_HANDOFF = "participants.handoff.handoff_link_path"
+# What an organisation's export carries from the public schema besides its row and its domains
+# (tenants/portability.py): functions (organization) -> querysets, each row's foreign keys pointing to
+# the organisation or to rows listed before it. Sign-up requests stay behind: they are this site's
+# record of a request (client address, confirmation hash), not the organisation's data.
+ORGANIZATION_PUBLIC_ROWS = ["billing.portability.organization_billing_rows"]
 
 TENANT_MODEL = "tenants.Organization"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
@@ -94,6 +100,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.SignedInResponsesMiddleware",
+    # A page whose write PostgreSQL kept aborting (deadlock, serialisation) answers 503, not 500.
+    "core.errors.TryAgainLaterMiddleware",
     # An unpaid organisation past its grace period reads and writes nothing (tenants/read_only.py);
     # inside the middleware above, so that its refusal is in the person's language, with their headers.
     "tenants.read_only.ReadOnlyMiddleware",
@@ -221,6 +229,9 @@ CELERY_TASK_IGNORE_RESULT = env.bool("CELERY_TASK_IGNORE_RESULT", default=True)
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# Every task is safe to run twice (ids in, one service, sent-once e-mails, Stripe idempotency keys):
+# a task is acknowledged once it has run, so one cut short by a lost worker process, or by a stop
+# that outlasts the grace period, runs again rather than never.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -338,11 +349,24 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-LOGGING = {
+# Logs go to stderr, one line per event: `plain` for people at a terminal, or `json`, one object per
+# line with the organisation, the request id and the person's id, e-mail addresses and secrets
+# scrubbed (core/observability.py). Production writes JSON unless told otherwise.
+LOG_FORMATS = ("json", "plain")
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in LOG_FORMATS:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not “{LOG_FORMAT}”.")
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "core.observability.RequestContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "core.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     # axes logs every sign-in at INFO; its warnings (failures, lock-outs) are what matters.
     # WeasyPrint logs each step at INFO (reports/rendering.py listens to them while it renders).
