@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.http import request_user
+from accounts.selectors import person_label
 from challenges import forms, selectors, services
 from challenges.library import CHALLENGE_TEMPLATES, TEMPLATES_BY_KEY
 from challenges.models import Challenge, ChallengeEvent, Counterpart, Metric, Team
@@ -273,6 +274,7 @@ def _dashboard_page(
     events = [
         {
             "event": event,
+            "actor": person_label(event.actor),
             "from_label": _status_label(event.subject, event.from_status),
             "to_label": _status_label(event.subject, event.to_status),
         }
@@ -350,7 +352,14 @@ def manage_counterpart_deliver(request: HttpRequest, pk: int) -> HttpResponse:
 @require_safe
 def manage_team_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.team_list(), PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [{"team": team, "kind_label": team.get_kind_display()} for team in page.object_list]
+    rows = [
+        {
+            "team": team,
+            "kind_label": team.get_kind_display(),
+            "captain": person_label(team.captain) if team.captain is not None else "",
+        }
+        for team in page.object_list
+    ]
     return render(
         request,
         "challenges/manage_teams.html",

@@ -4,7 +4,9 @@ Errors are JSON. A refused input is HTTP 400 with a list of messages per field (
 flattened to dotted paths: `counterpart.currency`, `skill_slots.1.skill`); anything else is
 `{"detail": "..."}`: 401 without valid credentials, 403 without the permission, 404, and 409 for a
 transition the state of a thing does not allow; 402 `{"detail": "...", "upgrade_url": "..."}` when the
-organisation's plan allows no more, or the organisation is read-only until it pays.
+organisation's plan allows no more, or the organisation is read-only until it pays; 503 with
+Retry-After when PostgreSQL kept aborting a write for a deadlock or a serialisation failure (nothing
+is written).
 """
 
 from collections.abc import Sequence
@@ -21,9 +23,10 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.views import APIView, exception_handler
+from rest_framework.views import APIView, exception_handler, set_rollback
 
-from core.errors import PaymentRequired
+from core.db import is_retryable
+from core.errors import RETRY_AFTER_SECONDS, PaymentRequired, try_again_later_sentence
 from core.permissions import can_manage, can_read_all
 from core.transitions import TransitionRefused
 
@@ -84,7 +87,12 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """The services' exceptions as HTTP answers: ValidationError 400, PermissionDenied 403,
-    PaymentRequired 402 (with the billing page's address), TransitionRefused 409."""
+    PaymentRequired 402 (with the billing page's address), TransitionRefused 409, a deadlock or a
+    serialisation failure that outlasted the retries 503."""
+    if is_retryable(exc):
+        set_rollback()
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return Response({"detail": try_again_later_sentence()}, status=503, headers=headers)
     if isinstance(exc, PaymentRequired):
         return Response({"detail": str(exc), "upgrade_url": exc.upgrade_url}, status=402)
     if isinstance(exc, DjangoValidationError):

@@ -6,12 +6,15 @@ short random pause, and the person never sees a 500 for it.
 """
 
 import functools
+import logging
 import random
 import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 from django.db import OperationalError, connection, transaction
+
+logger = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -26,17 +29,24 @@ def is_retryable(error: BaseException) -> bool:
     return isinstance(error, OperationalError) and getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
+def _in_outer_transaction() -> bool:
+    # The transaction a test runs in (Django's TestCase) is the test's, not the application's: a
+    # service called in a test is retried as it is in production.
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
 def atomic_with_retry(func: Callable[P, R]) -> Callable[P, R]:
     """Run `func` in a transaction; run it again (up to ATTEMPTS times) if PostgreSQL aborted the
     transaction for a deadlock or a serialisation failure.
 
     Inside an outer transaction there is nothing to retry on its own: the error goes up to the owner
-    of the outer transaction.
+    of the outer transaction. An error still there after the last attempt goes up too, everything
+    rolled back; pages and the API answer it with 503 and Retry-After (core/errors.py, core/api.py).
     """
 
     @functools.wraps(func)
     def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
-        if connection.in_atomic_block:
+        if _in_outer_transaction():
             with transaction.atomic():
                 return func(*args, **kwargs)
         for attempt in range(1, ATTEMPTS + 1):
@@ -44,7 +54,15 @@ def atomic_with_retry(func: Callable[P, R]) -> Callable[P, R]:
                 with transaction.atomic():
                     return func(*args, **kwargs)
             except OperationalError as error:
-                if attempt == ATTEMPTS or not is_retryable(error):
+                if not is_retryable(error):
+                    raise
+                if attempt == ATTEMPTS:
+                    logger.warning(
+                        "%s aborted %d times in a row (SQLSTATE %s): given up",
+                        func.__qualname__,
+                        ATTEMPTS,
+                        getattr(error.__cause__, "sqlstate", None),
+                    )
                     raise
                 time.sleep(random.uniform(0.005, 0.05) * attempt)  # noqa: S311 - jitter, not secrecy
         raise AssertionError("unreachable")

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts import people as people_services
 from accounts.http import request_user
 from accounts.models import Invitation, User
+from accounts.selectors import person_name
 from challenges import selectors as challenge_selectors
 from challenges.models import Team
 from challenges.services import team_join
@@ -47,7 +48,12 @@ def people(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     page: Page[User] = Paginator(PeoplePages(filters), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [
-        {"person": person, "role": person_role_key(person), "status": person_status(person)}
+        {
+            "person": person,
+            "name": person_name(person),
+            "role": person_role_key(person),
+            "status": person_status(person),
+        }
         for person in page.object_list
     ]
     query = request.GET.copy()
@@ -120,6 +126,7 @@ def _person_page(
         "participants/people/detail.html",
         {
             "person": annotated,
+            "name": person_name(annotated),
             "role": role,
             "status": person_status(annotated),
             "invitation": invitation,

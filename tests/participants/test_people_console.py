@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEntry, Invitation, User
 from accounts.roles import EXECUTIVE, ORG_ADMIN, PARTICIPANT
+from accounts.selectors import person_name
 from challenges import services
 from challenges.models import Team, TeamMembership
 from tenants.models import Organization
@@ -51,6 +52,35 @@ def test_the_list_shows_each_person_as_they_chose_to_be_shown_with_role_team_and
     assert "Logistics" in row
     assert re.search(r'<td class="number">1</td>\s*<td class="number">0</td>', row)
     assert hidden.pk
+
+
+def test_the_list_and_the_person_page_name_each_person_as_person_name_does(console):
+    # Given a person who shows her name, one who chose not to, and one who shows a blank name
+    shown = UserFactory.create(email="shown@alpha.test", display_name=" Sam Shown ", show_name=True)
+    hidden = UserFactory.create(email="hidden@alpha.test", display_name="Hannah Hidden", show_name=False)
+    blank = UserFactory.create(email="blank@alpha.test", display_name="   ", show_name=True)
+
+    # When an admin opens the list and each person's page
+    rows = _rows(console.get("/manage/people/", {"q": "@alpha.test"}).content.decode())
+    pages = {
+        person.email: console.get(f"/manage/people/{person.pk}/").content.decode()
+        for person in [shown, hidden, blank]
+    }
+
+    # Then each is named as person_name says, by e-mail when it says nothing
+    assert [person_name(person) for person in (shown, hidden, blank)] == ["Sam Shown", "", ""]
+    assert "Sam Shown" in rows
+    assert {"hidden@alpha.test", "blank@alpha.test"} <= set(rows)
+    assert "Hannah Hidden" not in rows
+    assert all(row.strip() for row in rows)
+    for person in (shown, hidden, blank):
+        heading = re.search(r"<h1>(.*?)</h1>", pages[person.email], re.S)
+        name = re.search(r"<dt>Name</dt><dd>(.*?)</dd>", pages[person.email], re.S)
+        assert heading is not None
+        assert name is not None
+        assert heading.group(1) == (person_name(person) or person.email)
+        assert name.group(1) == (person_name(person) or "Not shown (the person's choice)")
+    assert "Hannah Hidden" not in pages["hidden@alpha.test"]
 
 
 def test_search_finds_e_mails_and_shown_names_only(console):

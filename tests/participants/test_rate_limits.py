@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.test import TestCase
 from django_tenants.utils import tenant_context
 
 from accounts.roles import ORG_ADMIN, PARTICIPANT
@@ -158,3 +159,41 @@ def test_limits_count_across_organisations_too(client_a, client_b, org_a, org_b,
     ]
 
     assert answers == [302, 302, 302, 429]
+
+
+def test_one_address_is_limited_across_organisations_too(
+    client_a, client_b, org_a, org_b, org_link, monkeypatch
+):
+    """One address asking sign-in links and join e-mails of several organisations is still one
+    mailbox to keep from being flooded."""
+    monkeypatch.setattr(
+        ratelimit, "PER_ADDRESS", ratelimit.Limit("address", requests=100, seconds=900, requests_everywhere=3)
+    )
+    for organization in (org_a, org_b):
+        with tenant_context(organization):
+            organization.allowed_email_domains = ["example.org"]
+            organization.save(update_fields=["allowed_email_domains"])
+    with tenant_context(org_b):
+        UserFactory.create(email="nora@example.org", role=PARTICIPANT)
+
+    def email_link(client, email):
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            return client.post("/account/email-link/", {"email": email})
+
+    answers = [
+        _join(client_a, org_link, "nora@example.org").status_code,
+        email_link(client_b, "Nora@example.org").status_code,
+        email_link(client_a, "nora@example.org").status_code,
+    ]
+    limited_here = email_link(client_b, "nora@example.org")
+    limited_there = _join(client_a, org_link, "nora@example.org")
+
+    # Three requests across the two organisations, then neither sends more
+    assert answers == [302, 302, 302]
+    assert [limited_here.status_code, limited_there.status_code] == [429, 429]
+    assert limited_here["Retry-After"] == "900"
+    assert "Too many requests" in _page(limited_there)
+    assert len(mail.outbox) == 2  # the join e-mail of A and the sign-in link of B, nothing after
+    # Another address still gets through, in either organisation
+    assert email_link(client_b, "other@example.org").status_code == 302
+    assert _join(client_a, org_link, "other@example.org").status_code == 302

@@ -20,7 +20,7 @@ from tests.challenges.manage.support import (
     _page,
     _state,
 )
-from tests.factories import ChallengeFactory, CounterpartFactory, TeamFactory
+from tests.factories import ChallengeFactory, CounterpartFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -70,12 +70,41 @@ def test_the_dashboard_shows_progress_forecast_standings_counterpart_and_history
     )
     assert "Bike shelters" in page
     assert "Promised" in page
-    assert "Harriet HR" in page
-    assert "Published" in page
+    assert re.search(r"<td>hr@alpha.test</td>\s*<td>Published</td>", page)
     # And its write controls
     assert f'action="/manage/challenges/{challenge.pk}/publish/"' not in page  # open: nothing to publish
     assert f'href="/manage/challenges/{challenge.pk}/cancel/"' in page
     assert "Record the delivery" not in page  # not due yet
+
+
+def test_the_history_names_who_acted_as_everywhere_else(admin_client):
+    # Given a challenge published by someone who shows their name, cancelled by someone who does
+    # not, and its counterpart voided by the platform
+    challenge = ChallengeFactory.create(status=Challenge.Status.CANCELLED)
+    shown = UserFactory.create(email="sam@alpha.test", display_name="Sam Shown", show_name=True)
+    quiet = UserFactory.create(email="quinn@alpha.test", display_name="Quinn Quiet", show_name=False)
+    ChallengeEvent.objects.create(
+        challenge=challenge, from_status="draft", to_status="open", actor=shown, cause="Published"
+    )
+    ChallengeEvent.objects.create(
+        challenge=challenge, from_status="open", to_status="cancelled", actor=quiet, cause="Called off"
+    )
+    ChallengeEvent.objects.create(
+        challenge=challenge,
+        subject=ChallengeEvent.Subject.COUNTERPART,
+        from_status="promised",
+        to_status="void",
+        cause="Voided with its challenge",
+    )
+
+    # When the admin opens the dashboard
+    page = _page(admin_client.get(f"/manage/challenges/{challenge.pk}/"))
+
+    # Then the name shows only where its person chose to show it; the platform acts as Crowdact
+    assert re.search(r"<td>Sam Shown <sam@alpha.test></td>\s*<td>Published</td>", page)
+    assert re.search(r"<td>quinn@alpha.test</td>\s*<td>Called off</td>", page)
+    assert re.search(r"<td>Crowdact</td>\s*<td>Voided with its challenge</td>", page)
+    assert "Quinn Quiet" not in page
 
 
 def test_the_dashboard_says_at_risk_and_the_pace_needed(admin_client):

@@ -16,18 +16,28 @@ pytestmark = pytest.mark.django_db
 
 def test_the_team_list_shows_each_team_with_its_member_count_and_captain(admin_client):
     team = TeamFactory.create(name="Logistics", kind=Team.Kind.SITE)
-    captain = _member(team, display_name="Carla Captain")
+    captain = _member(team, email="carla@alpha.test", display_name="Carla Captain", show_name=True)
     _member(team)
     team.captain = captain
     team.save()
-    TeamFactory.create(name="Finance")
+    quiet = TeamFactory.create(name="Finance")
+    quiet.captain = _member(quiet, email="quinn@alpha.test", display_name="Quinn Quiet", show_name=False)
+    quiet.save()
+    TeamFactory.create(name="Sales")
 
     response = admin_client.get("/manage/teams/")
 
+    # Each captain is named as everywhere else: the name only if they chose to show it
     page = _page(response)
     assert response.status_code == 200
-    assert re.search(r"Logistics</th>\s*<td>Site</td>\s*<td>Carla Captain</td>\s*<td[^>]*>2</td>", page)
-    assert re.search(r"Finance</th>\s*<td>Department</td>\s*<td>—</td>\s*<td[^>]*>0</td>", page)
+    assert re.search(
+        r"Logistics</th>\s*<td>Site</td>\s*<td>Carla Captain <carla@alpha.test></td>\s*<td[^>]*>2</td>", page
+    )
+    assert re.search(
+        r"Finance</th>\s*<td>Department</td>\s*<td>quinn@alpha.test</td>\s*<td[^>]*>1</td>", page
+    )
+    assert "Quinn Quiet" not in page
+    assert re.search(r"Sales</th>\s*<td>Department</td>\s*<td>—</td>\s*<td[^>]*>0</td>", page)
     assert 'href="/manage/teams/new/"' in page
 
 
