@@ -4,6 +4,7 @@ Run from the project root (PostgreSQL on 127.0.0.1:5432, user postgres):
 
     .venv/bin/python -m benchmarks.tenancy                      # 200 organisations, ~6 minutes
     .venv/bin/python -m benchmarks.tenancy --organizations 50   # a few minutes
+    .venv/bin/python -m benchmarks.tenancy --organizations 1000 # about 35 minutes on 2 cores
     .venv/bin/python -m benchmarks.tenancy --quick              # every phase, 6 organisations, < 1 minute
     .venv/bin/python -m benchmarks.tenancy --skip-stock --keep  # no stock-executor run; keep the databases
 
@@ -15,14 +16,21 @@ e-mails in memory.
 
 Phases:
  0. create both databases, migrate their public schemas, provision the one organisation of crowdact_bench_one;
- 1. provision N organisations through `tenants.services.organization_create`, timing each one;
+    print the PostgreSQL settings that many schemas depend on (max_locks_per_transaction) as they are;
+ 1. provision N organisations through `tenants.services.organization_create`, timing each one; growth is
+    the median of the last hundred over the first hundred (the last/first 20, or all of them, below 200);
  2. `manage.py migrate_schemas --noinput` with nothing to do: our executor, then stock django-tenants;
  3. one new migration (benchmarks.benchapp 0001_initial) applied to every schema, then nothing to do again;
  4. requests/s of a trivial tenant page through gunicorn (2 sync workers per database): the database with
     1 organisation vs the one with N, Host header rotating over all N (and always the same Host), plus the
     1-organisation configuration a second time as an A/A control of the noise. The configurations take
     turns in short slices, so drifts of a shared machine hit them alike; CPU time per request (gunicorn
-    workers + PostgreSQL backends, from /proc) is printed too, as it hardly moves with other work.
+    workers + PostgreSQL backends, from /proc) is printed too, as it hardly moves with other work;
+ 5. PostgreSQL with N schemas: the table locks a whole-database pg_dump takes in one transaction against
+    the lock table's size; and the memory of a new backend before and after it read, in every
+    organisation's schema, the ping page's table, then (another new backend) every table: VmRSS and its
+    private part RssAnon from /proc/<pg_backend_pid()>/status (PostgreSQL on this machine), and the sum
+    of pg_backend_memory_contexts. A connection serving every organisation lies between the two.
 
 Each phase prints its highest 1-minute load average; above the CPU count the summary warns that the times
 are inflated by other work. --quick judges no speed target: it fails only when a phase breaks.
@@ -39,12 +47,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import django
+import psycopg
 
 from benchmarks.harness import ROOT
 from benchmarks.harness.databases import (
@@ -74,10 +83,11 @@ BENCH_SETTINGS = "benchmarks.settings.tenancy"  # plus benchmarks.benchapp (one 
 DATABASE_VARIABLE = "BENCH_DATABASE_URL"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/crowdact_bench"
 PING_PATH = "/bench/ping"
+PING_TABLE = "auth_group"  # Group.objects.count(): the one query of the ping page
 
 # Targets from the brief.
 PROVISION_MEDIAN_TARGET_S = 1.0
-PROVISION_GROWTH_LIMIT = 1.25  # last-20 median / first-20 median above this counts as growth
+PROVISION_GROWTH_LIMIT = 1.25  # median of the last window / of the first above this counts as growth
 NOOP_MIGRATE_TARGET_S = 5.0
 HTTP_RATIO_TOLERANCE = 0.10  # 200-organisation throughput within ±10 % of 1-organisation
 
@@ -222,6 +232,185 @@ def table_list_ms(schema: str, repeat: int = 20) -> float:
         return (time.perf_counter() - start) / repeat * 1000
     finally:
         tenant_connection().set_schema_to_public()
+
+
+def growth_window(n: int) -> int:
+    """Provisioning growth compares the first and the last `window` organisations: hundreds from 200
+    organisations on, 20 below, all of them in a run of fewer than 20."""
+    return 100 if n >= 200 else min(20, n)
+
+
+# --------------------------------------------------------------------------------------------------
+# PostgreSQL: settings, locks and connection memory
+
+LOCK_SETTINGS = ("max_locks_per_transaction", "max_connections", "max_prepared_transactions")
+# With max_connections, the backends the lock table is sized for (PostgreSQL's MaxBackends).
+OTHER_BACKENDS = ("autovacuum_max_workers", "max_worker_processes", "max_wal_senders")
+
+
+def postgres_settings(conn: psycopg.Connection) -> dict[str, str]:
+    rows = conn.execute(
+        "SELECT name, setting FROM pg_catalog.pg_settings WHERE name = ANY(%s)",
+        [["server_version", *LOCK_SETTINGS, *OTHER_BACKENDS]],
+    ).fetchall()
+    return dict(rows)
+
+
+def lock_table_slots(values: Mapping[str, str]) -> int:
+    """The shared lock table's size, max_locks_per_transaction x (MaxBackends + prepared transactions):
+    one transaction may use any part of it (and a little spare shared memory beyond)."""
+    backends = int(values["max_connections"]) + 1 + sum(int(values[name]) for name in OTHER_BACKENDS)
+    return int(values["max_locks_per_transaction"]) * (backends + int(values["max_prepared_transactions"]))
+
+
+def postgres_settings_line(values: Mapping[str, str]) -> str:
+    named = ", ".join(f"{name} {values[name]}" for name in LOCK_SETTINGS)
+    return (
+        f"PostgreSQL {values['server_version']}: {named}: a lock table of about "
+        f"{lock_table_slots(values):,} locks"
+    )
+
+
+def tables_by_schema(conn: psycopg.Connection, schemas: Iterable[str]) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = {schema: [] for schema in schemas}
+    rows = conn.execute(
+        "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%s) ORDER BY 1, 2",
+        [list(result)],
+    ).fetchall()
+    for schema, table in rows:
+        result[schema].append(table)
+    return result
+
+
+@dataclass
+class BackendMemory:
+    vm_rss_kb: int | None  # /proc/<pid>/status: resident, including the shared buffers it mapped
+    rss_anon_kb: int | None  # its private part: what this connection costs
+    contexts_bytes: int | None  # pg_backend_memory_contexts, every context
+    cache_bytes: int | None  # CacheMemoryContext and its children (relation and catalogue caches)
+
+    def text(self) -> str:
+        def mb(kb: int | None) -> str:
+            return "n/a" if kb is None else f"{kb / 1024:.1f} MB"
+
+        return (
+            f"VmRSS {mb(self.vm_rss_kb)}, RssAnon {mb(self.rss_anon_kb)}; memory contexts "
+            f"{mb(None if self.contexts_bytes is None else self.contexts_bytes // 1024)} "
+            f"(caches {mb(None if self.cache_bytes is None else self.cache_bytes // 1024)})"
+        )
+
+
+def backend_memory(conn: psycopg.Connection) -> BackendMemory:
+    row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    proc = Path(f"/proc/{row[0] if row else 0}")
+    status: dict[str, int] = {}
+    try:
+        if "postgres" not in (proc / "cmdline").read_text():  # the same pid on another machine
+            raise FileNotFoundError(proc)
+        for entry in (proc / "status").read_text().splitlines():
+            key, _, value = entry.partition(":")
+            if key in {"VmRSS", "RssAnon"}:
+                status[key] = int(value.split()[0])  # kB
+    except OSError:  # PostgreSQL on another machine (or in a container): /proc has no such process
+        pass
+    try:
+        total, cache = conn.execute(
+            "SELECT sum(total_bytes), sum(total_bytes) FILTER "
+            "(WHERE name = 'CacheMemoryContext' OR parent = 'CacheMemoryContext') "
+            "FROM pg_catalog.pg_backend_memory_contexts"
+        ).fetchone() or (None, None)
+    except psycopg.Error:  # the view needs superuser or pg_read_all_stats
+        total, cache = None, None
+    return BackendMemory(
+        status.get("VmRSS"),
+        status.get("RssAnon"),
+        None if total is None else int(total),
+        None if cache is None else int(cache),
+    )
+
+
+def schema_touch(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> None:
+    """Read one row of every table of the schema in one statement, as a long-lived connection that
+    served every page of the organisation would have: each table opened enters the backend's caches."""
+    quoted = quote_schema_name(schema)
+    parts = [f'(SELECT 1 FROM {quoted}."{table}" LIMIT 1)' for table in tables]  # noqa: S608
+    if parts:
+        conn.execute(" UNION ALL ".join(parts)).fetchall()
+
+
+def postgres_phase(schemas: list[str], many_db: str, summary: Summary) -> None:
+    n = len(schemas)
+    with psycopg.connect(many_db, autocommit=True) as conn:
+        values = postgres_settings(conn)
+        line(postgres_settings_line(values))
+        tables = tables_by_schema(conn, ["public", *schemas])
+        per_schema = sorted(len(tables[schema]) for schema in schemas)
+        total = sum(len(names) for names in tables.values())
+        slots = lock_table_slots(values)
+        line(
+            f"Tables: {len(tables['public'])} in public, {median(per_schema):.0f} per organisation schema; "
+            f"{total:,} in all, each locked by a whole-database pg_dump in one transaction "
+            f"({total / slots:.0%} of the lock table)"
+        )
+        summary.info(
+            f"max_locks_per_transaction = {values['max_locks_per_transaction']} (a lock table of about "
+            f"{slots:,}); a whole-database pg_dump locks {total:,} tables"
+            + ("" if total < slots else ": more than fit, it fails with 'out of shared memory'")
+        )
+
+    # What the ping page reads (auth_group), then every table: a connection's growth lies between the
+    # two, as it served one page or every page of each organisation.
+    ping_table = {schema: [PING_TABLE] for schema in schemas}
+    one = memory_growth(many_db, schemas, ping_table, f"{PING_TABLE} (the ping page's table)")
+    every = memory_growth(many_db, schemas, tables, "every table")
+    for label, (before, after) in (
+        (f"{PING_TABLE} of each schema", one),
+        ("every table of each schema", every),
+    ):
+        summary.info(
+            f"connection memory after reading {label} of {n} organisations: {memory_change(before, after, n)}"
+        )
+
+
+def memory_growth(
+    database: str, schemas: Sequence[str], tables: Mapping[str, Sequence[str]], label: str
+) -> tuple[BackendMemory, BackendMemory]:
+    """A new connection (nothing but this measure fills its caches) reads `tables` of every schema in
+    turn; its memory, new and after each checkpoint."""
+    n = len(schemas)
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("SELECT 1 FROM public.tenants_organization LIMIT 1").fetchall()
+        before = after = backend_memory(conn)
+        line(f"One backend, new connection, then reading {label} of each schema:")
+        line(f"  {'new:':<24}{before.text()}")
+        checkpoints = {1, max(1, n // 10), max(1, n // 2), n}
+        start = time.perf_counter()
+        for index, schema in enumerate(schemas, start=1):
+            schema_touch(conn, schema, tables[schema])
+            if index in checkpoints:
+                after = backend_memory(conn)
+                line(f"  {f'after {index:4d} of {n}:':<24}{after.text()}")
+        line(f"  ({time.perf_counter() - start:.1f} s on that one connection)")
+    return before, after
+
+
+def memory_change(before: BackendMemory, after: BackendMemory, n: int) -> str:
+    if before.rss_anon_kb is not None and after.rss_anon_kb is not None:
+        grown = after.rss_anon_kb - before.rss_anon_kb
+        return (
+            f"RssAnon {before.rss_anon_kb / 1024:.1f} -> {after.rss_anon_kb / 1024:.1f} MB "
+            f"(+{grown / n:.0f} kB per organisation; /proc/<pid>/status of the backend); VmRSS "
+            f"{(before.vm_rss_kb or 0) / 1024:.1f} -> {(after.vm_rss_kb or 0) / 1024:.1f} MB, "
+            "shared buffers included"
+        )
+    if before.contexts_bytes is not None and after.contexts_bytes is not None:
+        return (
+            f"pg_backend_memory_contexts {before.contexts_bytes / 2**20:.1f} -> "
+            f"{after.contexts_bytes / 2**20:.1f} MB (/proc unreadable: PostgreSQL runs elsewhere)"
+        )
+    return "neither /proc nor pg_backend_memory_contexts could be read"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -434,6 +623,8 @@ def run(args: argparse.Namespace, many_db: str, one_db: str) -> int:
                 for _ in range(args.migrate_runs)
             ]
             line(f"Process start-up baseline (`manage.py check`): median {median(startup):.2f} s")
+            with psycopg.connect(many_db, autocommit=True) as conn:
+                line(f"{postgres_settings_line(postgres_settings(conn))} (as found)")
 
         with phases.phase(f"Phase 1: provision {n} organisations (tenants.services.organization_create)"):
             durations: list[float] = []
@@ -442,7 +633,7 @@ def run(args: argparse.Namespace, many_db: str, one_db: str) -> int:
                 if index % 50 == 0 or index == n:
                     recent = durations[max(0, index - 50) :]
                     line(f"  {index:4d} organisations; the last {len(recent)}: median {median(recent):.3f} s")
-            window = min(20, n)
+            window = growth_window(n)
             first, last = durations[:window], durations[-window:]
             growth = median(last) / median(first)
             line(f"First {window}:  {describe(first)}")
@@ -555,6 +746,9 @@ def run(args: argparse.Namespace, many_db: str, one_db: str) -> int:
             f"Phase 4: requests through gunicorn ({args.http_workers} sync workers per database)"
         ):
             http_phase(args, schemas, many_db, one_db, log_dir, summary)
+
+        with phases.phase(f"Phase 5: PostgreSQL with {n} organisation schemas: locks and connection memory"):
+            postgres_phase(schemas, many_db, summary)
     finally:
         connections.close_all()
         for url in (many_db, one_db):

@@ -14,6 +14,7 @@ import base64
 import copy
 import functools
 import hashlib
+import importlib.metadata
 import ipaddress
 import json
 import os
@@ -383,6 +384,10 @@ def test_the_dockerfile_builds_wheels_then_a_slim_runtime_without_compilers():
     runtime_runs = " ".join(a for k, a in stages["runtime"] if k == "RUN")
     for package in ("libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0", "fonts-dejavu-core"):
         assert package in runtime_runs
+    # export_organization, import_organization and backup.sh run from the image, against a server
+    # up to the one compose runs.
+    assert "postgresql-client-17" in runtime_runs
+    assert "purge -y --auto-remove postgresql-common" in runtime_runs
     for forbidden in ("gettext", "gcc", "build-essential", "python3-dev", "pip install", "pip wheel"):
         assert forbidden not in runtime_runs
     assert "gettext" in " ".join(a for k, a in stages["i18n"] if k == "RUN")
@@ -613,29 +618,67 @@ def test_compose_runs_exactly_one_beat_and_shares_media_between_web_and_workers(
     assert services["web"]["ports"] == ["8000:8000"]
 
 
-def _compose_spec_schema() -> Path | None:
-    """compose_spec.json as docker-compose 1.29 ships it (pip or Debian's docker-compose package)."""
-    try:
-        import compose.config  # optional: docker-compose 1.29 ships the schema
+# The compose-spec JSON schema of docker-compose 1.29.2 (PyPI wheel, Apache-2.0), kept with the tests
+# so that the check runs on every machine; tests/deploy/data/README.md says where it comes from.
+VENDORED_COMPOSE_SPEC = Path(__file__).parent / "data" / "compose_spec.json"
+VENDORED_COMPOSE_VERSION = (1, 29, 2)
+DEBIAN_COMPOSE_SPEC = Path("/usr/lib/python3/dist-packages/compose/config/compose_spec.json")
 
-        candidates = [Path(compose.config.__file__).parent / "compose_spec.json"]
-    except ImportError:
-        candidates = []
-    candidates.append(Path("/usr/lib/python3/dist-packages/compose/config/compose_spec.json"))
-    return next((p for p in candidates if p.is_file()), None)
+
+def _version(text: str) -> tuple[int, ...]:
+    """(1, 29, 2) from "1.29.2", and from Debian's "1.29.2-3" or "1:1.29.2-3"."""
+    upstream = text.split(":", 1)[-1].split("-", 1)[0]
+    return tuple(int(part) for part in re.findall(r"\d+", upstream)[:3])
+
+
+def _installed_compose_specs() -> Iterator[tuple[tuple[int, ...], Path]]:
+    """(version, schema) of docker-compose where installed: from PyPI, and Debian's package."""
+    try:
+        import compose.config  # optional: docker-compose ships the schema
+
+        installed = importlib.metadata.version("docker-compose")
+    except (ImportError, importlib.metadata.PackageNotFoundError):
+        pass
+    else:
+        yield _version(installed), Path(compose.config.__file__).parent / "compose_spec.json"
+    dpkg = shutil.which("dpkg-query")
+    if DEBIAN_COMPOSE_SPEC.is_file() and dpkg:
+        found = subprocess.run(
+            [dpkg, "-W", "-f", "${Version}", "docker-compose"], capture_output=True, text=True, check=False
+        )
+        if found.returncode == 0 and found.stdout.strip():
+            yield _version(found.stdout.strip()), DEBIAN_COMPOSE_SPEC
+
+
+def _compose_spec_schema() -> Path:
+    """The newest compose-spec schema at hand: an installed docker-compose's if it is newer than the
+    one kept with the tests, else the kept one."""
+    newer = [
+        (found, path)
+        for found, path in _installed_compose_specs()
+        if found > VENDORED_COMPOSE_VERSION and path.is_file()
+    ]
+    return max(newer)[1] if newer else VENDORED_COMPOSE_SPEC
 
 
 def test_compose_file_is_valid_against_the_compose_spec_schema():
-    schema_path = _compose_spec_schema()
-    if schema_path is None:
-        pytest.skip("no compose-spec JSON schema on this machine (pip/apt package docker-compose ships one)")
-
-    validator = jsonschema.Draft201909Validator(json.loads(schema_path.read_text()))
+    schema = json.loads(_compose_spec_schema().read_text())
+    # The schema names its draft (2019-09 for docker-compose 1.29); a newer one may name another.
+    validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft201909Validator)
+    validator = validator_class(schema)
 
     validator.validate(compose())
     broken = copy.deepcopy(compose())
     broken["services"]["web"]["comand"] = ["gunicorn"]
     assert not validator.is_valid(broken), "the schema must refuse an unknown service key"
+
+
+def test_the_kept_compose_spec_schema_is_the_one_docker_compose_shipped():
+    # docker-compose 1.29.2's RECORD: compose/config/compose_spec.json,sha256=DcBL00bc_uGx...
+    digest = hashlib.sha256(VENDORED_COMPOSE_SPEC.read_bytes()).hexdigest()
+
+    assert digest == "0dc04bd346dcfee1b1419628fff79937bbf076925f298f272a2b490e2b112bac"
+    assert "0dc04bd346dcfee1" in (VENDORED_COMPOSE_SPEC.parent / "README.md").read_text()
 
 
 def _compose_cli() -> list[str] | None:
