@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern] = [
     path("manage/challenges/", views.manage_challenge_list, name="manage_list"),
     path("manage/challenges/new/", views.manage_challenge_create, name="manage_create"),
     path("manage/challenges/<id:pk>/", views.manage_challenge_dashboard, name="manage_dashboard"),
+    path("manage/challenges/<id:pk>/history/", views.manage_challenge_history, name="manage_history"),
     path("manage/challenges/<id:pk>/edit/", views.manage_challenge_edit, name="manage_edit"),
     path("manage/challenges/<id:pk>/publish/", views.manage_challenge_publish, name="manage_publish"),
     path("manage/challenges/<id:pk>/cancel/", views.manage_challenge_cancel, name="manage_cancel"),

@@ -5,6 +5,7 @@ wrong, a selector reads. Reading a list or a dashboard needs "accounts.view_dash
 and admins); every write needs "accounts.manage_organization".
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import messages
@@ -32,6 +33,8 @@ from tenants.http import request_organization
 from tenants.limits import billing_path
 
 PAGE_SIZE = 50
+# The changes a challenge's dashboard lists, the latest; its history page has them all.
+DASHBOARD_HISTORY = 20
 
 
 # Challenges: list ---------------------------------------------------------------------------------
@@ -271,15 +274,9 @@ def _dashboard_page(
     can_manage = request_user(request).has_perm(MANAGE)
     if delivery_form is None and can_manage and counterpart is not None and counterpart.status == "due":
         delivery_form = forms.DeliveryForm()
-    events = [
-        {
-            "event": event,
-            "actor": person_label(event.actor),
-            "from_label": _status_label(event.subject, event.from_status),
-            "to_label": _status_label(event.subject, event.to_status),
-        }
-        for event in selectors.challenge_events(challenge)
-    ]
+    # The latest changes, in the order they happened; the whole history has a page of its own.
+    latest = list(selectors.challenge_events(challenge).reverse()[: DASHBOARD_HISTORY + 1])
+    events = _history_rows(reversed(latest[:DASHBOARD_HISTORY]))
     return render(
         request,
         "challenges/manage_dashboard.html",
@@ -298,6 +295,7 @@ def _dashboard_page(
             "counterpart_label": _counterpart_label(challenge),
             "delivery_form": delivery_form if can_manage else None,
             "events": events,
+            "history_is_longer": len(latest) > DASHBOARD_HISTORY,
             "can_manage": can_manage,
             "can_edit": can_manage and challenge.status == Challenge.Status.DRAFT,
             "can_publish": can_manage and challenge.status in CHALLENGE_TRANSITIONS["publish"].sources,
@@ -307,11 +305,42 @@ def _dashboard_page(
     )
 
 
+def _history_rows(events: Iterable[ChallengeEvent]) -> list[dict[str, object]]:
+    labels: dict[tuple[str, str], str] = {}  # each label translated once per page, not once per row
+
+    def label(subject: str, status: str) -> str:
+        if (subject, status) not in labels:
+            labels[subject, status] = _status_label(subject, status)
+        return labels[subject, status]
+
+    return [
+        {
+            "event": event,
+            "actor": person_label(event.actor),
+            "from_label": label(event.subject, event.from_status),
+            "to_label": label(event.subject, event.to_status),
+        }
+        for event in events
+    ]
+
+
 def _status_label(subject: str, status: str) -> str:
     if not status:
         return ""
     statuses = Counterpart.Status if subject == ChallengeEvent.Subject.COUNTERPART else Challenge.Status
     return str(statuses(status).label) if status in statuses.values else status
+
+
+@reader_required
+@require_safe
+def manage_challenge_history(request: HttpRequest, pk: int) -> HttpResponse:
+    challenge = get_object_or_404(selectors.challenge_list(), pk=pk)
+    page = Paginator(selectors.challenge_events(challenge), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "challenges/manage_history.html",
+        {"challenge": challenge, "page": page, "events": _history_rows(page.object_list)},
+    )
 
 
 @reader_required

@@ -33,6 +33,7 @@ READ_PAGES = [
     "/manage/challenges/?status=open",
     "/manage/challenges/{draft}/",
     "/manage/challenges/{done}/",
+    "/manage/challenges/{done}/history/",
     "/manage/teams/",
 ]
 WRITE_PAGES = [

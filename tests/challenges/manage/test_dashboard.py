@@ -238,3 +238,46 @@ def test_delivering_a_counterpart_that_is_not_due_is_refused_with_a_message(admi
     assert response.status_code == 200
     assert any("Cannot deliver a counterpart that is promised" in m for m in _messages(response))
     assert _state() == before
+
+
+def test_the_dashboard_lists_the_latest_changes_and_links_to_the_whole_history(admin_client, admin):
+    # Given a challenge changed 75 times (published, then edited again and again)
+    challenge = ChallengeFactory.create(status=Challenge.Status.OPEN, title="Long story")
+    start = timezone.now() - dt.timedelta(days=30)
+    ChallengeEvent.objects.bulk_create(
+        ChallengeEvent(
+            challenge=challenge, from_status="open", to_status="open", actor=admin, cause=f"Change {n:02}",
+            at=start + dt.timedelta(hours=n),
+        )
+        for n in range(75)
+    )  # fmt: skip
+
+    # When the admin opens the dashboard
+    page = _page(admin_client.get(f"/manage/challenges/{challenge.pk}/"))
+
+    # Then it lists the 20 latest, oldest first, and links to the whole history
+    causes = re.findall(r"<td>(Change \d\d)</td>", page)
+    assert causes == [f"Change {n:02}" for n in range(55, 75)]
+    assert "The 20 latest changes." in page
+    assert f'href="/manage/challenges/{challenge.pk}/history/"' in page
+
+    # And the history page has every change, 50 a page, in the order they happened
+    first = _page(admin_client.get(f"/manage/challenges/{challenge.pk}/history/"))
+    second = _page(admin_client.get(f"/manage/challenges/{challenge.pk}/history/", {"page": 2}))
+    assert re.findall(r"<td>(Change \d\d)</td>", first) == [f"Change {n:02}" for n in range(50)]
+    assert re.findall(r"<td>(Change \d\d)</td>", second) == [f"Change {n:02}" for n in range(50, 75)]
+    assert "75 changes, in the order they happened." in first
+    assert "Page 2 of 2" in second
+
+
+def test_a_short_history_is_whole_on_the_dashboard(admin_client, admin):
+    challenge = ChallengeFactory.create(status=Challenge.Status.OPEN)
+    ChallengeEvent.objects.create(
+        challenge=challenge, from_status="draft", to_status="open", actor=admin, cause="Go"
+    )
+
+    page = _page(admin_client.get(f"/manage/challenges/{challenge.pk}/"))
+
+    assert "<td>Go</td>" in page
+    assert "/history/" not in page
+    assert "latest change" not in page
