@@ -185,6 +185,8 @@ class AuditEntry(models.Model):
         CHECKOUT_STARTED = "checkout_started", _("Online payment started")
         SERVICE_BOUGHT = "service_bought", _("Paid service bought")
         MUNICIPALITY_SUBSCRIBED = "municipality_subscribed", _("Municipality plan set up")
+        REPORT_SHARED = "report_shared", _("Report shared")
+        REPORT_SHARE_REVOKED = "report_share_revoked", _("Report share link revoked")
 
     kind = models.CharField(max_length=40, choices=Kind.choices)
     actor = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")

@@ -26,8 +26,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from accounts.models import Notification, User
+from accounts.models import AuditEntry, Notification, User
 from accounts.roles import EXECUTIVE
+from core.audit import audit_record
 from core.notifications import Recipient, message_from_template, send_once
 from core.permissions import can_read_all
 from reports.documents import report_pdf
@@ -198,6 +199,10 @@ class NewShare:
     token: str  # shown once: only its hash is stored
 
 
+def _audit_target(report: Report) -> str:
+    return f"{report.start}–{report.end} ({report.language})"
+
+
 def report_share_create(actor: Any, report: Report, *, days: int = SHARE_DAYS) -> NewShare:
     """A share link to a done report, valid `days` days (1–365)."""
     _require_reader(actor)
@@ -206,20 +211,32 @@ def report_share_create(actor: Any, report: Report, *, days: int = SHARE_DAYS) -
     if not isinstance(days, int) or not 1 <= days <= SHARE_DAYS_MOST:
         raise ValidationError({"days": [gettext("Give a number of days from 1 to 365.")]})
     token = secrets.token_urlsafe(32)
-    share = ReportShare.objects.create(
-        report=report,
-        token_hash=share_token_hash(token),
-        created_by=actor,
-        expires_at=timezone.now() + dt.timedelta(days=days),
-    )
+    with transaction.atomic():
+        share = ReportShare.objects.create(
+            report=report,
+            token_hash=share_token_hash(token),
+            created_by=actor,
+            expires_at=timezone.now() + dt.timedelta(days=days),
+        )
+        # A link that anyone holding it can open: the trail says who made it, for what, until when.
+        audit_record(
+            AuditEntry.Kind.REPORT_SHARED,
+            actor=actor,
+            target=_audit_target(report),
+            changes=[{"field": "expires_at", "old": None, "new": share.expires_at.isoformat()}],
+        )
     return NewShare(share, token)
 
 
 def report_share_revoke(actor: Any, share: ReportShare) -> ReportShare:
     _require_reader(actor)
     if share.revoked_at is None:
-        share.revoked_at = timezone.now()
-        share.save(update_fields=["revoked_at"])
+        with transaction.atomic():
+            share.revoked_at = timezone.now()
+            share.save(update_fields=["revoked_at"])
+            audit_record(
+                AuditEntry.Kind.REPORT_SHARE_REVOKED, actor=actor, target=_audit_target(share.report)
+            )
     return share
 
 

@@ -15,6 +15,7 @@ from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from accounts.models import AuditEntry
 from accounts.roles import EXECUTIVE, ORG_ADMIN
 from reports import services
 from reports.models import Report, ReportDownload, ReportShare
@@ -205,6 +206,17 @@ def test_an_executive_shares_a_report_that_stakeholders_download_until_revoked(m
     assert stranger.get(f"/shared/reports/{token}/").status_code == 404
     share.refresh_from_db()
     assert share.uses == 2
+    # And the audit trail says who shared which report until when, and who revoked it
+    trail = list(
+        AuditEntry.objects.order_by("at", "pk").values_list("kind", "actor__email", "target", "changes")
+    )
+    assert trail == [
+        (
+            "report_shared", "board@alpha.test", f"{made.start}–{made.end} ({made.language})",
+            [{"field": "expires_at", "old": None, "new": share.expires_at.isoformat()}],
+        ),
+        ("report_share_revoked", "board@alpha.test", f"{made.start}–{made.end} ({made.language})", []),
+    ]  # fmt: skip
 
 
 def test_an_expired_share_link_opens_nothing(made, admin):
