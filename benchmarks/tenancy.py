@@ -709,7 +709,11 @@ def run(args: argparse.Namespace, many_db: str, one_db: str) -> int:
         with phases.phase(f"Phase 3: one new migration (benchapp 0001_initial) applied to {n} organisations"):
             before = applied_migrations(["public", *schemas])
             connections.close_all()
-            done = manage(["migrate_schemas", "--noinput"], BENCH_SETTINGS, database=many_db)
+            # About 0.6 s a schema on 2 cores: room for three times that, never less than 10 minutes.
+            timeout = max(600.0, 1.8 * n)
+            done = manage(["migrate_schemas", "--noinput"], BENCH_SETTINGS, database=many_db, timeout=timeout)
+            if done.timed_out:
+                line(f"  stopped after {done.seconds:.0f} s (the timeout), before every schema was migrated")
             after = applied_migrations(["public", *schemas])
             added = {schema: after[schema] - before[schema] for schema in after}
             exact = [schema for schema in schemas if added[schema] == {"benchapp.0001_initial"}]
