@@ -209,6 +209,10 @@ class PendingOnlyExecutor:
         database = self.options.get("database") or "default"
         if (
             len(pending) == 1
+            # an organisation's schema: the public one migrates other apps (its own recording would
+            # lack every organisation table)
+            and pending[0] != get_public_schema_name()
+            and not self.options.get("shared")
             and not any(self.options.get(option) for option in _PASS_THROUGH_OPTIONS)
             and _is_new(pending[0], database)
         ):

@@ -175,3 +175,17 @@ def test_a_recording_whose_writes_name_their_schema_is_not_kept():
         )
         is None
     )
+
+
+def test_the_public_schema_is_never_recorded_nor_replayed(monkeypatch):
+    monkeypatch.setattr(migration_executor, "_recordings", {})
+    calls: list[str] = []
+    monkeypatch.setattr(migration_executor, "_migrate_new_schema", lambda schema, *args: calls.append(schema))
+    monkeypatch.setattr(migration_executor, "_is_new", lambda schema, database: True)
+    monkeypatch.setattr(migration_executor, "schemas_needing_migrations", lambda names, database: list(names))
+    executor = migration_executor.get_executor("standard")((), {"verbosity": 0, "shared": True})
+    monkeypatch.setattr(executor.inner, "run_migrations", lambda tenants: calls.append(f"migrate {tenants}"))
+
+    executor.run_migrations(tenants=["public"])
+
+    assert calls == ["migrate ['public']"]
