@@ -140,6 +140,7 @@ MANAGER_PAGES = {
     "dashboard, quantity goal": "/manage/challenges/{quantity}/",
     "dashboard, skills goal": "/manage/challenges/{skills}/",
     "dashboard, draft": "/manage/challenges/{draft}/",
+    "history of a challenge": "/manage/challenges/{succeeded}/history/",
     "edit a draft": "/manage/challenges/{draft}/edit/",
     "cancel a draft": "/manage/challenges/{draft}/cancel/",
     "team list": "/manage/teams/",
