@@ -467,3 +467,31 @@ def test_the_organisation_is_the_schema_being_served(org_b, json_log):
     logging.getLogger("crowdact.test").info("back")
 
     assert [entry["org"] for entry in lines(json_log)] == ["beta", "public"]
+
+
+def test_gunicorn_access_lines_carry_no_one_time_link_secret_nor_e_mail_address():
+    import datetime as dt
+    import runpy
+
+    from gunicorn.config import Config
+
+    config = runpy.run_path(str(Path(settings.BASE_DIR) / "deploy" / "gunicorn.conf.py"))
+    logger = config["logger_class"](Config())
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/join/Sup3rSecretT0ken/?email=ann@example.com",
+        "PATH_INFO": "/join/Sup3rSecretT0ken/",
+        "QUERY_STRING": "email=ann@example.com",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_REFERER": "https://alpha.example/account/sign-in/An0therSecret/",
+        "REMOTE_ADDR": "10.0.0.1",
+    }
+    response = SimpleNamespace(status="200 OK", headers=[("X-Request-ID", "req-1")], sent=10)
+
+    atoms = logger.atoms(response, SimpleNamespace(headers=[]), environ, dt.timedelta(milliseconds=5))
+
+    line = " ".join(str(atoms[name]) for name in ("r", "U", "q", "f"))
+    for secret in ("Sup3rSecretT0ken", "An0therSecret", "ann@example.com"):
+        assert secret not in line
+    assert atoms["U"].startswith("/join/")
+    assert atoms["{x-request-id}o"] == "req-1"
