@@ -52,11 +52,14 @@ def client_address(request: HttpRequest) -> str:
 
 
 # The request being served, for what records who did what from where (core/audit.py) and for the
-# logs: set by core.middleware.RequestContextMiddleware, empty outside a request.
+# logs (core/observability.py): set by core.middleware.RequestContextMiddleware, empty outside a
+# request (a task gets the id of the request that sent it).
 @dataclasses.dataclass(frozen=True)
 class RequestContext:
     request_id: str = ""
     client: str = ""
+    # The request itself, for the person's id in the logs once authentication has told it.
+    request: HttpRequest | None = dataclasses.field(default=None, compare=False, repr=False)
 
 
 _request_context: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(

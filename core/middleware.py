@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
 from core.http import RequestContext, client_address, request_context_reset, request_context_set
-from core.observability import REQUEST_ID, http_request_reset, http_request_set
+from core.observability import REQUEST_ID
 
 # How often a signed-in session's expiry is pushed forward: often enough for an idle timeout measured
 # in hours, rarely enough that a busy person does not write their session on every request.
@@ -33,12 +33,12 @@ class RequestContextMiddleware:
         request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         # Also on the request: Django logs a 4xx or 5xx answer after every middleware has returned.
         request.request_id = request_id  # type: ignore[attr-defined]
-        token = request_context_set(RequestContext(request_id=request_id, client=client_address(request)))
-        request_token = http_request_set(request)
+        token = request_context_set(
+            RequestContext(request_id=request_id, client=client_address(request), request=request)
+        )
         try:
             response = self.get_response(request)
         finally:
-            http_request_reset(request_token)
             request_context_reset(token)
         response["X-Request-ID"] = request_id
         return response

@@ -83,21 +83,8 @@ def scrub(value: Any) -> Any:
 # Who and where: the organisation, the request, the person
 # --------------------------------------------------------------------------------------------------
 
-# The request being served (set by core.middleware.RequestContextMiddleware), for the id of the person
-# once authentication has told it: by then `request.user` is the person (a session or an API token).
-_http_request: contextvars.ContextVar[HttpRequest | None] = contextvars.ContextVar(
-    "crowdact_http_request", default=None
-)
 # The task being run in this process, if any: (name, id).
 _task: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("crowdact_task", default=None)
-
-
-def http_request_set(request: HttpRequest) -> contextvars.Token[HttpRequest | None]:
-    return _http_request.set(request)
-
-
-def http_request_reset(token: contextvars.Token[HttpRequest | None]) -> None:
-    _http_request.reset(token)
 
 
 def _organization() -> str:
@@ -112,7 +99,7 @@ def _organization() -> str:
 
 
 def _user_id(request: HttpRequest | None = None) -> int | str | None:
-    request = request if request is not None else _http_request.get()
+    request = request if request is not None else current_request().request
     if request is None:
         return None
     user = request.__dict__.get("user")

@@ -33,6 +33,9 @@ import psycopg
 from psycopg import sql
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))  # the product's packages: core here, Django's settings below
+
+from core.postgres import postgres_tool  # noqa: E402
 
 
 class DrillError(Exception):
@@ -40,13 +43,10 @@ class DrillError(Exception):
 
 
 def pg_tool(name: str) -> str:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parts[-3]))
-    if not candidates:
+    found = postgres_tool(name)
+    if found is None:
         raise DrillError(f"the PostgreSQL tool {name} is not installed")
-    return str(candidates[-1])
+    return found
 
 
 def latest_backup(folder: Path) -> tuple[Path, Path]:
@@ -79,7 +79,6 @@ def database_url(url: str, name: str) -> str:
 
 def serve_check(expected: list[str]) -> list[str]:
     """In this process, now pointed at the scratch copies: each organisation served. The report lines."""
-    sys.path.insert(0, str(PROJECT_DIR))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
     import django
 

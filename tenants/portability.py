@@ -60,6 +60,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tenants.utils import quote_schema_name, schema_context, schema_exists
 
+from core.postgres import postgres_tool
 from tenants.migration_executor import expected_migrations, schemas_needing_migrations
 from tenants.models import Domain, Organization
 from tenants.services import organization_create_check
@@ -104,17 +105,10 @@ class ImportSummary:
 
 
 def _pg_tool(name: str) -> str:
-    """The PostgreSQL client `name`: on PATH, or the newest under /usr/lib/postgresql (Debian)."""
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(
-        Path("/usr/lib/postgresql").glob(f"*/bin/{name}"),
-        key=lambda path: int(path.parts[-3]) if path.parts[-3].isdigit() else 0,
-    )
-    if not candidates:
+    found = postgres_tool(name)
+    if found is None:
         raise PortabilityError(f"The PostgreSQL tool {name} is not installed.")
-    return str(candidates[-1])
+    return found
 
 
 def _pg_environment(database: str) -> dict[str, str]:
@@ -512,7 +506,12 @@ def _public_rows_restore(archive: _Archive, slug: str) -> tuple[Organization, in
                 setattr(instance, model_field.attname, new_pks[target][value])
         for name, values in list(row.m2m_data.items()):
             target = instance._meta.get_field(name).related_model._meta.label  # type: ignore[union-attr]
-            row.m2m_data[name] = [new_pks[target].get(value, value) for value in values]
+            missing = [value for value in values if value not in new_pks[target]]
+            if missing:  # never a link to a row of this database that the archive did not bring
+                raise PortabilityError(
+                    f"The archive's {label} row {old_pk} refers to {target} rows the archive does not hold."
+                )
+            row.m2m_data[name] = [new_pks[target][value] for value in values]
         instance.pk = None
         try:
             with transaction.atomic():

@@ -99,12 +99,12 @@ def test_a_page_request_logs_its_id_and_person_through_the_middleware(admin_clie
 def test_the_logging_never_looks_the_person_up(admin, json_log, django_assert_num_queries):
     request = RequestFactory().get("/")
     request.user = SimpleLazyObject(lambda: User.objects.get(pk=admin.pk))  # type: ignore[assignment]
-    token = observability.http_request_set(request)
+    token = request_context_set(RequestContext(request_id="req-observe-0100", request=request))
     try:
         with django_assert_num_queries(0):
             logging.getLogger("crowdact.test").warning("before anyone asked who it is")
     finally:
-        observability.http_request_reset(token)
+        request_context_reset(token)
 
     (entry,) = lines(json_log)
     assert entry["user_id"] is None
@@ -113,11 +113,11 @@ def test_the_logging_never_looks_the_person_up(admin, json_log, django_assert_nu
 def test_an_anonymous_visitor_has_no_user_id(json_log):
     request = RequestFactory().get("/")
     request.user = AnonymousUser()
-    token = observability.http_request_set(request)
+    token = request_context_set(RequestContext(request_id="req-observe-0100", request=request))
     try:
         logging.getLogger("crowdact.test").info("a visitor")
     finally:
-        observability.http_request_reset(token)
+        request_context_reset(token)
 
     assert lines(json_log)[0]["user_id"] is None
 
