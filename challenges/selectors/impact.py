@@ -21,11 +21,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import translation
 
-from challenges.models import Challenge, ChallengeEvent, Contribution, ImpactFactor, Metric, Pledge, Team
+from challenges.models import (
+    Challenge,
+    ChallengeEvent,
+    Contribution,
+    Counterpart,
+    ImpactFactor,
+    Metric,
+    Pledge,
+    Team,
+)
 from challenges.selectors.metrics import goal_unit, metric_name, metric_unit
 from challenges.selectors.progress import challenge_progress
 
@@ -129,14 +138,12 @@ _ACTIVITY = """
         FROM {contribution} c
         WHERE c.day <= %(last)s
     ),
+    -- Per person and place: actions (pledges and entries) and entries in each period; a pledge is an
+    -- action with no amount, so pledges = actions - entries.
     acted AS MATERIALIZED (
         SELECT user_id, team_id, challenge_id, slot_id, MIN(day) AS first_day,
-               BOOL_OR(day BETWEEN %(now_start)s AND %(now_end)s) AS in_now,
-               BOOL_OR(day BETWEEN %(before_start)s AND %(before_end)s) AS in_before,
-               COUNT(*) FILTER (WHERE amount IS NULL AND day BETWEEN %(now_start)s AND %(now_end)s)
-                   AS pledges_now,
-               COUNT(*) FILTER (WHERE amount IS NULL AND day BETWEEN %(before_start)s AND %(before_end)s)
-                   AS pledges_before,
+               COUNT(*) FILTER (WHERE day BETWEEN %(now_start)s AND %(now_end)s) AS actions_now,
+               COUNT(*) FILTER (WHERE day BETWEEN %(before_start)s AND %(before_end)s) AS actions_before,
                SUM(amount) FILTER (WHERE day BETWEEN %(now_start)s AND %(now_end)s) AS amount_now,
                SUM(amount) FILTER (WHERE day BETWEEN %(before_start)s AND %(before_end)s) AS amount_before,
                COUNT(amount) FILTER (WHERE day BETWEEN %(now_start)s AND %(now_end)s) AS entries_now,
@@ -151,22 +158,22 @@ _ACTIVITY = """
         FROM acted WHERE user_id IS NOT NULL GROUP BY user_id
     )
     SELECT 'people', GROUPING(team_id, challenge_id), team_id, challenge_id, NULL::date,
-           COUNT(DISTINCT user_id) FILTER (WHERE in_now), COUNT(DISTINCT user_id) FILTER (WHERE in_before),
-           SUM(pledges_now), SUM(pledges_before)
-    FROM acted WHERE in_now OR in_before
+           COUNT(DISTINCT user_id) FILTER (WHERE actions_now > 0),
+           COUNT(DISTINCT user_id) FILTER (WHERE actions_before > 0),
+           SUM(actions_now - entries_now), SUM(actions_before - entries_before), NULL::bigint[]
+    FROM acted WHERE actions_now > 0 OR actions_before > 0
     GROUP BY GROUPING SETS ((), (team_id), (challenge_id))
     UNION ALL
     SELECT 'amounts', slot_id, team_id, challenge_id, NULL,
-           SUM(amount_now), SUM(amount_before), SUM(entries_now), SUM(entries_before)
+           SUM(amount_now), SUM(amount_before), SUM(entries_now), SUM(entries_before), NULL
     FROM acted
     GROUP BY challenge_id, team_id, slot_id HAVING SUM(entries_now) + SUM(entries_before) > 0
     UNION ALL
-    SELECT 'first', NULL, NULL, NULL, first_day, COUNT(*), NULL, NULL, NULL
+    SELECT 'first', NULL, NULL, NULL, first_day, COUNT(*), NULL, NULL, NULL, NULL
     FROM people WHERE first_day >= %(first)s GROUP BY first_day
     UNION ALL
-    SELECT 'active', bucket, NULL, NULL, NULL, COUNT(*), NULL, NULL, NULL
-    FROM people, generate_series(0, %(buckets)s - 1) AS bucket
-    WHERE buckets & (1::bigint << bucket) <> 0 GROUP BY bucket
+    SELECT 'active', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ARRAY[{active_counts}]
+    FROM people
 """
 # The bucket of a day of the period, counted from the period's first bucket (0).
 _BUCKET_OF_DAY = {
@@ -224,12 +231,15 @@ def impact_activity(now: Days, before: Days, zone: zoneinfo.ZoneInfo, *, bucket:
     if len(keys) > _MAX_BUCKETS:
         raise ValueError(f"A period of {len(keys)} {bucket}s is longer than a report covers.")
     params = _window(now, before, zone)
-    params["buckets"] = len(keys)
     params["bucket_zero"] = keys[0] if bucket == "week" else keys[0].year * 12 + keys[0].month
     sql = _ACTIVITY.format(
         pledge=Pledge._meta.db_table,
         contribution=Contribution._meta.db_table,
         bucket_of_day=_BUCKET_OF_DAY[bucket],
+        # One count per bucket, all taken in one pass over the people (not one row per person and bucket).
+        active_counts=", ".join(
+            f"COUNT(*) FILTER (WHERE buckets & {1 << n}::bigint <> 0)" for n in range(len(keys))
+        ),
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -240,7 +250,7 @@ def impact_activity(now: Days, before: Days, zone: zoneinfo.ZoneInfo, *, bucket:
     contributions: list[ContributionTotals] = []
     first_days: dict[dt.date, int] = {}
     active: dict[dt.date, int] = {}
-    for kind, a, team_id, challenge_id, day, n1, n2, n3, n4 in rows:
+    for kind, a, team_id, challenge_id, day, n1, n2, n3, n4, per_bucket in rows:
         if kind == "people":
             counts = (_pair(n1, n2), _pair(n3, n4))
             if a == 3:  # neither column grouped: everything
@@ -254,7 +264,7 @@ def impact_activity(now: Days, before: Days, zone: zoneinfo.ZoneInfo, *, bucket:
         elif kind == "first":
             first_days[day] = int(n1)
         else:
-            active[keys[a]] = int(n1)
+            active = {key: int(count) for key, count in zip(keys, per_bucket, strict=True) if count}
     return Activity(
         PeopleCounts(people, pledges, by_team, by_challenge), contributions, Newcomers(first_days, active)
     )
@@ -339,6 +349,15 @@ class ChallengeFacts:
     counterpart: CounterpartFacts | None
 
 
+def _label(choices: type[models.TextChoices], value: str) -> str:
+    """A choice's label in the active language (as get_FOO_display gives, without rebuilding the
+    field's choices on every call); the stored value itself when it is not among the choices."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
 def _factor(factor: ImpactFactor | None, french: bool) -> FactorFacts | None:
     if factor is None:
         return None
@@ -383,7 +402,7 @@ def _counterpart(challenge: Challenge) -> CounterpartFacts | None:
         currency=counterpart.currency,
         due_date=counterpart.due_date,
         status=counterpart.status,
-        status_label=str(counterpart.get_status_display()),
+        status_label=_label(Counterpart.Status, counterpart.status),
         proof_text=counterpart.proof_text,
         proof_url=counterpart.proof_url,
         has_proof_file=bool(counterpart.proof_file),
@@ -398,10 +417,10 @@ def _challenge_facts(challenge: Challenge) -> ChallengeFacts:
         id=challenge.pk,
         title=challenge.title,
         category=challenge.category,
-        category_label=str(challenge.get_category_display()),
+        category_label=_label(Challenge.Category, challenge.category),
         goal_kind=challenge.goal_kind,
         status=challenge.status,
-        status_label=str(challenge.get_status_display()),
+        status_label=_label(Challenge.Status, challenge.status),
         starts_at=challenge.starts_at,
         deadline=challenge.deadline,
         succeeded_at=challenge.succeeded_at,
