@@ -314,6 +314,39 @@ class Contribution(models.Model):
         return f"{self.amount} on {self.day}"
 
 
+class ContributionMonth(models.Model):
+    """What one person logged on one challenge, for one team and slot, in one calendar month: the
+    contributions folded, for the impact figures (challenges.selectors.impact).
+
+    Derived data, kept by the database itself: triggers on the contribution table (migration 0011)
+    fold every insert, update and delete into it in the same transaction, whatever wrote them. Plain
+    ids, not foreign keys: the rows follow the contributions, never a model's deletion. Nothing else
+    writes here.
+    """
+
+    challenge_id = models.BigIntegerField()
+    user_id = models.BigIntegerField(null=True)
+    team_id = models.BigIntegerField(null=True)
+    skill_slot_id = models.BigIntegerField(null=True)
+    month = models.DateField()  # its first day
+    entries = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+    days = models.IntegerField()  # bit d-1 set: something logged for day d of the month
+    first_day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["challenge_id", "user_id", "team_id", "skill_slot_id", "month"],
+                nulls_distinct=False,
+                name="contribution_month_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entries} entries in {self.month:%Y-%m}"
+
+
 class ChallengeEvent(models.Model):
     """A recorded transition of a challenge or of its counterpart: when, who, why."""
 

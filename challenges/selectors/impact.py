@@ -4,7 +4,9 @@ reports/ builds every figure of a report from these, and from nothing else of ch
 function takes the two periods a report compares (the period and the one before it) and answers
 both at once, with SQL aggregates: four queries in all, whatever the number of people, pledges or
 contributions (the rows that come back grow with teams and challenges, never with people), and the
-pledges and contributions are read once, by `impact_activity`.
+pledges and contributions are read once, by `impact_activity`: the contributions of whole months
+folded per person and place (ContributionMonth, kept by the database's triggers), those of the
+months a period cuts one by one.
 
 A *period* is a range of days [start, end] in the organisation's time zone. A pledge falls on the
 day it was made, in that time zone; a contribution on the day it was logged for. Withdrawn pledges
@@ -29,6 +31,7 @@ from challenges.models import (
     Challenge,
     ChallengeEvent,
     Contribution,
+    ContributionMonth,
     Counterpart,
     ImpactFactor,
     Metric,
@@ -129,27 +132,25 @@ _MAX_BUCKETS = 63
 
 _ACTIVITY = """
     WITH actions AS (
-        SELECT p.user_id, p.team_id, p.challenge_id, p.skill_slot_id AS slot_id,
-               (p.created_at AT TIME ZONE %(zone)s)::date AS day, NULL::numeric AS amount
-        FROM {pledge} p
+        -- Pledges, each on the day it was made in the organisation's time zone.
+        SELECT p.user_id, p.team_id, p.challenge_id, p.skill_slot_id AS slot_id, d.day AS first_day,
+               {which_of_day} AS which, 1 AS actions, 0 AS entries, NULL::numeric AS amount,
+               {bits_of_day} AS bits
+        FROM {pledge} p, LATERAL (SELECT (p.created_at AT TIME ZONE %(zone)s)::date AS day) d
         WHERE p.withdrawn_at IS NULL AND p.created_at < %(upper)s
-        UNION ALL
-        SELECT c.user_id, c.team_id, c.challenge_id, c.skill_slot_id, c.day, c.amount
-        FROM {contribution} c
-        WHERE c.day <= %(last)s
+        {contributions}
     ),
-    -- Per person and place: actions (pledges and entries) and entries in each period; a pledge is an
-    -- action with no amount, so pledges = actions - entries.
+    -- Per person and place: their first day, their actions (pledges and entries), entries and amounts
+    -- in each period, the buckets of the period they acted in.
     acted AS MATERIALIZED (
-        SELECT user_id, team_id, challenge_id, slot_id, MIN(day) AS first_day,
-               COUNT(*) FILTER (WHERE day BETWEEN %(now_start)s AND %(now_end)s) AS actions_now,
-               COUNT(*) FILTER (WHERE day BETWEEN %(before_start)s AND %(before_end)s) AS actions_before,
-               SUM(amount) FILTER (WHERE day BETWEEN %(now_start)s AND %(now_end)s) AS amount_now,
-               SUM(amount) FILTER (WHERE day BETWEEN %(before_start)s AND %(before_end)s) AS amount_before,
-               COUNT(amount) FILTER (WHERE day BETWEEN %(now_start)s AND %(now_end)s) AS entries_now,
-               COUNT(amount) FILTER (WHERE day BETWEEN %(before_start)s AND %(before_end)s) AS entries_before,
-               BIT_OR(1::bigint << ({bucket_of_day})) FILTER (WHERE day BETWEEN %(now_start)s AND %(now_end)s)
-                   AS buckets
+        SELECT user_id, team_id, challenge_id, slot_id, MIN(first_day) AS first_day,
+               COALESCE(SUM(actions) FILTER (WHERE which = 1), 0) AS actions_now,
+               COALESCE(SUM(actions) FILTER (WHERE which = 2), 0) AS actions_before,
+               SUM(amount) FILTER (WHERE which = 1) AS amount_now,
+               SUM(amount) FILTER (WHERE which = 2) AS amount_before,
+               COALESCE(SUM(entries) FILTER (WHERE which = 1), 0) AS entries_now,
+               COALESCE(SUM(entries) FILTER (WHERE which = 2), 0) AS entries_before,
+               BIT_OR(bits) FILTER (WHERE which = 1) AS buckets
         FROM actions
         GROUP BY user_id, team_id, challenge_id, slot_id
     ),
@@ -175,14 +176,73 @@ _ACTIVITY = """
     SELECT 'active', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ARRAY[{active_counts}]
     FROM people
 """
-# The bucket of a day of the period, counted from the period's first bucket (0).
+# Contributions one by one: those of the months a period's start or end cuts, or all of them.
+_ONE_BY_ONE = """
+        UNION ALL
+        SELECT c.user_id, c.team_id, c.challenge_id, c.skill_slot_id, c.day, {which_of_c}, 1, 1, c.amount,
+               {bits_of_c}
+        FROM {contribution} c
+        WHERE {days}"""
+# Every other month, folded (ContributionMonth): whole in one period, or outside both.
+_FOLDED = """
+        UNION ALL
+        SELECT m.user_id, m.team_id, m.challenge_id, m.skill_slot_id, m.first_day, {which_of_month},
+               m.entries, m.entries, m.amount, {month_bits}
+        FROM {months} m
+        WHERE m.month <= %(last)s AND m.month <> ALL(%(cut_months)s::date[])"""
+# A day's bucket as a bit; outside the period, none.
+_BITS = "CASE WHEN {day} BETWEEN %(now_start)s AND %(now_end)s THEN 1::bigint << ({bucket}) ELSE 0 END"
+_WHICH = (
+    "CASE WHEN {day} BETWEEN %(now_start)s AND %(now_end)s THEN 1"
+    " WHEN {day} BETWEEN %(before_start)s AND %(before_end)s THEN 2 ELSE 0 END"
+)
+# The bucket of a day of the period, counted from the period's first bucket (0). Outside the period
+# the number means nothing, and is never read.
 _BUCKET_OF_DAY = {
-    "week": "(day - %(bucket_zero)s) / 7",
-    "month": "EXTRACT(YEAR FROM day)::int * 12 + EXTRACT(MONTH FROM day)::int - %(bucket_zero)s",
+    "week": "({day} - %(bucket_zero)s) / 7",
+    "month": "EXTRACT(YEAR FROM {day})::int * 12 + EXTRACT(MONTH FROM {day})::int - %(bucket_zero)s",
 }
 
 
-def _window(now: Days, before: Days, zone: dt.tzinfo) -> dict[str, str | int | dt.date | dt.datetime]:
+def _month_end(month: dt.date) -> dt.date:
+    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+
+
+def _cut_months(now: Days, before: Days) -> list[dt.date]:
+    """The months, from the first of either period to the last, that a period's start or end cuts:
+    their contributions are read one by one, those of every other month folded."""
+    first, last = min(now.start, before.start), max(now.end, before.end)
+    cuts = {now.start, now.end + dt.timedelta(days=1), before.start, before.end + dt.timedelta(days=1)}
+    return [
+        month
+        for month in bucket_starts(Days(first, last), "month")
+        if any(month < cut <= _month_end(month) for cut in cuts)
+    ]
+
+
+def _month_bits(now: Days, keys: list[dt.date], bucket: str, cut: list[dt.date]) -> str:
+    """The buckets of the period a folded month's days fall in, as a bit mask: the month's own bucket,
+    or each week whose days of that month include a day logged (ContributionMonth.days)."""
+    if bucket == "month":
+        return "1::bigint << (" + _BUCKET_OF_DAY["month"].format(day="m.month") + ")"
+    cases = []
+    for month in bucket_starts(now, "month"):
+        end = _month_end(month)
+        if month in cut or month < now.start or end > now.end:
+            continue
+        weeks = []
+        for index, monday in enumerate(keys):
+            first, last = max(monday, month), min(monday + dt.timedelta(days=6), end)
+            if first <= last:
+                days = ((1 << last.day) - 1) ^ ((1 << (first.day - 1)) - 1)
+                weeks.append(f"CASE WHEN m.days & {days} <> 0 THEN {1 << index}::bigint ELSE 0 END")
+        cases.append(f"WHEN DATE '{month.isoformat()}' THEN " + " | ".join(weeks))
+    return f"CASE m.month {' '.join(cases)} ELSE 0 END" if cases else "0::bigint"
+
+
+def _window(
+    now: Days, before: Days, zone: dt.tzinfo
+) -> dict[str, str | int | dt.date | dt.datetime | list[dt.date]]:
     first, last = min(now.start, before.start), max(now.end, before.end)
     lower, upper = Days(first, last).bounds(zone)
     return {
@@ -215,7 +275,9 @@ def bucket_starts(days: Days, bucket: str) -> list[dt.date]:
     return keys
 
 
-def impact_activity(now: Days, before: Days, zone: zoneinfo.ZoneInfo, *, bucket: str) -> Activity:
+def impact_activity(
+    now: Days, before: Days, zone: zoneinfo.ZoneInfo, *, bucket: str, folded: bool = True
+) -> Activity:
     """People, pledges and amounts of both periods, and newcomers and active people per `bucket`
     ("week": weeks from Monday, or "month") of the period: one query, one pass over the rows.
 
@@ -223,7 +285,10 @@ def impact_activity(now: Days, before: Days, zone: zoneinfo.ZoneInfo, *, bucket:
     were in when they acted, as in team standings): a person who changed teams counts in both. A
     newcomer is a person whose first pledge or contribution ever falls on a day of the periods.
     The rows are first folded per person, team, challenge and slot, so the figures are then taken
-    from one row per person and place, not from every action.
+    from one row per person and place, not from every action. Contributions are read folded per
+    month (ContributionMonth, which the database keeps) wherever a month lies whole in a period or
+    outside both, one by one in the months a period's start or end cuts; `folded` False reads every
+    one of them one by one: the same figures, more slowly.
     """
     if bucket not in _BUCKET_OF_DAY:
         raise ValueError(f"Unknown bucket {bucket!r}.")
@@ -232,14 +297,43 @@ def impact_activity(now: Days, before: Days, zone: zoneinfo.ZoneInfo, *, bucket:
         raise ValueError(f"A period of {len(keys)} {bucket}s is longer than a report covers.")
     params = _window(now, before, zone)
     params["bucket_zero"] = keys[0] if bucket == "week" else keys[0].year * 12 + keys[0].month
+    last = max(now.end, before.end)
+    cut = _cut_months(now, before) if folded else []
+    params["cut_months"] = cut
+    one_by_one = " OR ".join(
+        f"c.day BETWEEN DATE '{month.isoformat()}' AND DATE '{min(_month_end(month), last).isoformat()}'"
+        for month in cut
+    )
+    tables = {
+        "pledge": Pledge._meta.db_table,
+        "contribution": Contribution._meta.db_table,
+        "months": ContributionMonth._meta.db_table,
+    }
+    sources = (
+        _FOLDED.format(
+            which_of_month=_WHICH.format(day="m.month"),
+            month_bits=_month_bits(now, keys, bucket, cut),
+            **tables,
+        )
+        if folded
+        else ""
+    )
+    if one_by_one or not folded:
+        sources += _ONE_BY_ONE.format(
+            which_of_c=_WHICH.format(day="c.day"),
+            bits_of_c=_BITS.format(day="c.day", bucket=_BUCKET_OF_DAY[bucket].format(day="c.day")),
+            days=f"({one_by_one})" if folded else "c.day <= %(last)s",
+            **tables,
+        )
     sql = _ACTIVITY.format(
-        pledge=Pledge._meta.db_table,
-        contribution=Contribution._meta.db_table,
-        bucket_of_day=_BUCKET_OF_DAY[bucket],
+        which_of_day=_WHICH.format(day="d.day"),
+        bits_of_day=_BITS.format(day="d.day", bucket=_BUCKET_OF_DAY[bucket].format(day="d.day")),
+        contributions=sources,
         # One count per bucket, all taken in one pass over the people (not one row per person and bucket).
         active_counts=", ".join(
             f"COUNT(*) FILTER (WHERE buckets & {1 << n}::bigint <> 0)" for n in range(len(keys))
         ),
+        **tables,
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
