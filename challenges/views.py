@@ -25,6 +25,7 @@ from challenges import forms, selectors, services
 from challenges.library import CHALLENGE_TEMPLATES, TEMPLATES_BY_KEY
 from challenges.models import Challenge, ChallengeEvent, Counterpart, Metric, Team
 from challenges.states import CHALLENGE_TRANSITIONS
+from core.choices import choice_label
 from core.errors import PaymentRequired
 from core.pages import error_summary, manager_required, reader_required, refused
 from core.permissions import MANAGE
@@ -328,7 +329,7 @@ def _status_label(subject: str, status: str) -> str:
     if not status:
         return ""
     statuses = Counterpart.Status if subject == ChallengeEvent.Subject.COUNTERPART else Challenge.Status
-    return str(statuses(status).label) if status in statuses.values else status
+    return choice_label(statuses, status)
 
 
 @reader_required

@@ -14,17 +14,30 @@ made it (a service, a bulk insert, a cascade):
 
 Keys compare with coalesce(id, 0): ids are positive, and an equality joins by hash where IS NOT
 DISTINCT FROM could not.
+
+Each function names its tables in the schema of the table that fired it (TG_TABLE_SCHEMA), never
+through the session's search_path: a write to one organisation's contributions folds into that
+organisation's months, whatever schema the writing session reads (a COPY naming the schema, a
+maintenance session), and the schema may be renamed (an imported organisation) without a change.
 """
 
 # ruff: noqa: S608 - every statement is made of this module's constants
 
 from django.db import migrations, models
 
-FOLD = "challenges_contributionmonth"
-SOURCE = "challenges_contribution"
+# In a trigger function's dynamic statements: %1$I is the schema of the table that fired it.
+FOLD = "%1$I.challenges_contributionmonth"
+SOURCE = "%1$I.challenges_contribution"
 KEY = "challenge_id, user_id, team_id, skill_slot_id, month"
 MONTH = "date_trunc('month', {row}.day)::date"
 DAY_BIT = "(1 << (extract(day FROM {row}.day)::int - 1))"
+# The months of contributions `source`, folded.
+FOLDED = f"""
+    SELECT c.challenge_id, c.user_id, c.team_id, c.skill_slot_id, {MONTH.format(row="c")},
+           count(*), sum(c.amount), bit_or({DAY_BIT.format(row="c")}), min(c.day)
+    FROM {{source}} c
+    GROUP BY 1, 2, 3, 4, 5
+"""
 
 
 def _same_key(left: str, right: str, *, month: str | None = None) -> str:
@@ -37,26 +50,36 @@ def _same_key(left: str, right: str, *, month: str | None = None) -> str:
     )
 
 
-INSERTED = f"""
-CREATE FUNCTION contribution_months_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+def _function(name: str, statements: list[str], guard: str = "") -> str:
+    """A trigger function running `statements`, each with its tables in the firing table's schema."""
+    executed = "\n".join(f"    EXECUTE format($q${sql}$q$, TG_TABLE_SCHEMA);" for sql in statements)
+    return f"""
+CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
+    {guard}
+{executed}
+    RETURN NULL;
+END $fn$;
+"""
+
+
+INSERTED = _function(
+    "contribution_months_inserted",
+    [
+        f"""
     INSERT INTO {FOLD} AS m ({KEY}, entries, amount, days, first_day)
-    SELECT i.challenge_id, i.user_id, i.team_id, i.skill_slot_id, {MONTH.format(row="i")},
-           count(*), sum(i.amount), bit_or({DAY_BIT.format(row="i")}), min(i.day)
-    FROM inserted i
-    GROUP BY 1, 2, 3, 4, 5
+    {FOLDED.format(source="inserted")}
     ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT ON CONSTRAINT contribution_month_key DO UPDATE
     SET entries = m.entries + EXCLUDED.entries,
         amount = m.amount + EXCLUDED.amount,
         days = m.days | EXCLUDED.days,
-        first_day = LEAST(m.first_day, EXCLUDED.first_day);
-    RETURN NULL;
-END $$;
-CREATE TRIGGER contribution_months_insert AFTER INSERT ON {SOURCE}
-    REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION contribution_months_inserted();
-"""
-
+        first_day = LEAST(m.first_day, EXCLUDED.first_day)"""
+    ],
+) + (
+    "CREATE TRIGGER contribution_months_insert AFTER INSERT ON challenges_contribution"
+    " REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION contribution_months_inserted();"
+)
 
 MONTH_OF_C = " AND c.day >= k.month AND c.day < (k.month + interval '1 month')::date"
 
@@ -68,18 +91,20 @@ def _refold(name: str, touched: str, guard: str = "") -> str:
         f"SELECT DISTINCT t.challenge_id, t.user_id, t.team_id, t.skill_slot_id, {MONTH.format(row='t')} AS month"
         f" FROM ({touched}) t"
     )
-    return f"""
-CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    {guard}
+    return _function(
+        name,
+        [
+            f"""
     INSERT INTO {FOLD} ({KEY}, entries, amount, days, first_day)
     SELECT k.challenge_id, k.user_id, k.team_id, k.skill_slot_id, k.month, 0, 0, 0, k.month
     FROM ({keys}) k
     ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT ON CONSTRAINT contribution_month_key DO NOTHING;
-    PERFORM 1 FROM {FOLD} m JOIN ({keys}) k ON {_same_key("m", "k")}
+    ON CONFLICT ON CONSTRAINT contribution_month_key DO NOTHING""",
+            f"""
+    SELECT 1 FROM {FOLD} m JOIN ({keys}) k ON {_same_key("m", "k")}
     ORDER BY m.challenge_id, m.user_id, m.team_id, m.skill_slot_id, m.month
-    FOR UPDATE OF m;
+    FOR UPDATE OF m""",
+            f"""
     UPDATE {FOLD} m
     SET entries = f.entries, amount = f.amount, days = f.days, first_day = f.first_day
     FROM (
@@ -90,11 +115,11 @@ BEGIN
         LEFT JOIN {SOURCE} c ON {_same_key("c", "k", month=MONTH_OF_C)}
         GROUP BY 1, 2, 3, 4, 5
     ) f
-    WHERE {_same_key("m", "f")};
-    DELETE FROM {FOLD} m USING ({keys}) k WHERE {_same_key("m", "k")} AND m.entries = 0;
-    RETURN NULL;
-END $$;
-"""
+    WHERE {_same_key("m", "f")}""",
+            f"DELETE FROM {FOLD} m USING ({keys}) k WHERE {_same_key('m', 'k')} AND m.entries = 0",
+        ],
+        guard,
+    )
 
 
 # The rows an UPDATE moved: a note rewritten (erasing a person clears them) refolds nothing.
@@ -112,30 +137,27 @@ MOVED = (
 UPDATED = _refold(
     "contribution_months_updated", MOVED, guard=f"IF NOT EXISTS ({MOVED}) THEN RETURN NULL; END IF;"
 ) + (
-    f"CREATE TRIGGER contribution_months_update AFTER UPDATE ON {SOURCE}"
+    "CREATE TRIGGER contribution_months_update AFTER UPDATE ON challenges_contribution"
     " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
     " FOR EACH STATEMENT EXECUTE FUNCTION contribution_months_updated();"
 )
 DELETED = _refold(
     "contribution_months_deleted", "SELECT challenge_id, user_id, team_id, skill_slot_id, day FROM old_rows"
 ) + (
-    f"CREATE TRIGGER contribution_months_delete AFTER DELETE ON {SOURCE}"
+    "CREATE TRIGGER contribution_months_delete AFTER DELETE ON challenges_contribution"
     " REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION contribution_months_deleted();"
 )
 
-# What is there already, folded.
+# What is there already, folded (the migration runs in the organisation's schema).
 BACKFILL = f"""
-INSERT INTO {FOLD} ({KEY}, entries, amount, days, first_day)
-SELECT c.challenge_id, c.user_id, c.team_id, c.skill_slot_id, {MONTH.format(row="c")},
-       count(*), sum(c.amount), bit_or({DAY_BIT.format(row="c")}), min(c.day)
-FROM {SOURCE} c
-GROUP BY 1, 2, 3, 4, 5;
+INSERT INTO challenges_contributionmonth ({KEY}, entries, amount, days, first_day)
+{FOLDED.format(source="challenges_contribution")};
 """
 
-DROP = f"""
-DROP TRIGGER contribution_months_insert ON {SOURCE};
-DROP TRIGGER contribution_months_update ON {SOURCE};
-DROP TRIGGER contribution_months_delete ON {SOURCE};
+DROP = """
+DROP TRIGGER contribution_months_insert ON challenges_contribution;
+DROP TRIGGER contribution_months_update ON challenges_contribution;
+DROP TRIGGER contribution_months_delete ON challenges_contribution;
 DROP FUNCTION contribution_months_inserted();
 DROP FUNCTION contribution_months_updated();
 DROP FUNCTION contribution_months_deleted();

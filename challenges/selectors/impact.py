@@ -17,13 +17,14 @@ What comes back is plain frozen data, not model instances: the reports layer rea
 never the models.
 """
 
+import calendar
 import datetime as dt
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection, models
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import translation
 
@@ -40,6 +41,7 @@ from challenges.models import (
 )
 from challenges.selectors.metrics import goal_unit, metric_name, metric_unit
 from challenges.selectors.progress import challenge_progress
+from core.choices import choice_label
 
 GoalKind = Challenge.GoalKind
 Status = Challenge.Status
@@ -182,7 +184,7 @@ _ONE_BY_ONE = """
         SELECT c.user_id, c.team_id, c.challenge_id, c.skill_slot_id, c.day, {which_of_c}, 1, 1, c.amount,
                {bits_of_c}
         FROM {contribution} c
-        WHERE {days}"""
+        WHERE {in_cut_months}c.day <= %(last)s"""
 # Every other month, folded (ContributionMonth): whole in one period, or outside both.
 _FOLDED = """
         UNION ALL
@@ -205,7 +207,7 @@ _BUCKET_OF_DAY = {
 
 
 def _month_end(month: dt.date) -> dt.date:
-    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
 
 
 def _cut_months(now: Days, before: Days) -> list[dt.date]:
@@ -271,7 +273,7 @@ def bucket_starts(days: Days, bucket: str) -> list[dt.date]:
         key = days.start.replace(day=1)
         while key <= days.end:
             keys.append(key)
-            key = (key.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+            key = _month_end(key) + dt.timedelta(days=1)
     return keys
 
 
@@ -297,13 +299,8 @@ def impact_activity(
         raise ValueError(f"A period of {len(keys)} {bucket}s is longer than a report covers.")
     params = _window(now, before, zone)
     params["bucket_zero"] = keys[0] if bucket == "week" else keys[0].year * 12 + keys[0].month
-    last = max(now.end, before.end)
     cut = _cut_months(now, before) if folded else []
     params["cut_months"] = cut
-    one_by_one = " OR ".join(
-        f"c.day BETWEEN DATE '{month.isoformat()}' AND DATE '{min(_month_end(month), last).isoformat()}'"
-        for month in cut
-    )
     tables = {
         "pledge": Pledge._meta.db_table,
         "contribution": Contribution._meta.db_table,
@@ -318,11 +315,13 @@ def impact_activity(
         if folded
         else ""
     )
-    if one_by_one or not folded:
+    if cut or not folded:
         sources += _ONE_BY_ONE.format(
             which_of_c=_WHICH.format(day="c.day"),
             bits_of_c=_BITS.format(day="c.day", bucket=_BUCKET_OF_DAY[bucket].format(day="c.day")),
-            days=f"({one_by_one})" if folded else "c.day <= %(last)s",
+            in_cut_months="date_trunc('month', c.day)::date = ANY(%(cut_months)s::date[]) AND "
+            if folded
+            else "",
             **tables,
         )
     sql = _ACTIVITY.format(
@@ -443,15 +442,6 @@ class ChallengeFacts:
     counterpart: CounterpartFacts | None
 
 
-def _label(choices: type[models.TextChoices], value: str) -> str:
-    """A choice's label in the active language (as get_FOO_display gives, without rebuilding the
-    field's choices on every call); the stored value itself when it is not among the choices."""
-    try:
-        return str(choices(value).label)
-    except ValueError:
-        return value
-
-
 def _factor(factor: ImpactFactor | None, french: bool) -> FactorFacts | None:
     if factor is None:
         return None
@@ -496,7 +486,7 @@ def _counterpart(challenge: Challenge) -> CounterpartFacts | None:
         currency=counterpart.currency,
         due_date=counterpart.due_date,
         status=counterpart.status,
-        status_label=_label(Counterpart.Status, counterpart.status),
+        status_label=choice_label(Counterpart.Status, counterpart.status),
         proof_text=counterpart.proof_text,
         proof_url=counterpart.proof_url,
         has_proof_file=bool(counterpart.proof_file),
@@ -511,10 +501,10 @@ def _challenge_facts(challenge: Challenge) -> ChallengeFacts:
         id=challenge.pk,
         title=challenge.title,
         category=challenge.category,
-        category_label=_label(Challenge.Category, challenge.category),
+        category_label=choice_label(Challenge.Category, challenge.category),
         goal_kind=challenge.goal_kind,
         status=challenge.status,
-        status_label=_label(Challenge.Status, challenge.status),
+        status_label=choice_label(Challenge.Status, challenge.status),
         starts_at=challenge.starts_at,
         deadline=challenge.deadline,
         succeeded_at=challenge.succeeded_at,

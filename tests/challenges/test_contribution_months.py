@@ -144,6 +144,27 @@ class TestFoldsFollowEveryWrite:
         assert stored() == before == folded_anew()
 
 
+@pytest.mark.django_db
+def test_a_write_naming_the_schema_folds_into_that_schema_whatever_the_session_reads(org_a, org_b):
+    """The triggers fold into the schema of the table written, not into the session's search_path:
+    a COPY or a maintenance session naming alpha's table from beta's search_path folds into alpha."""
+    with tenant_context(org_a):
+        challenge, person = quantity_challenge(), UserFactory.create()
+    with tenant_context(org_b):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                'INSERT INTO "alpha".challenges_contribution'
+                " (challenge_id, user_id, day, amount, note, created_at)"
+                " VALUES (%s, %s, %s, 5, '', now())",
+                [challenge.pk, person.pk, dt.date(2025, 3, 3)],
+            )
+            cursor.execute('UPDATE "alpha".challenges_contribution SET day = %s', [dt.date(2025, 4, 4)])
+        assert not ContributionMonth.objects.exists()  # beta's folds: untouched
+    with tenant_context(org_a):
+        assert stored() == folded_anew()
+        assert list(ContributionMonth.objects.values_list("month", "entries")) == [(dt.date(2025, 4, 1), 1)]
+
+
 WRITERS = 8
 ROUNDS = 12
 
